@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# hqio's test suite, as `make test` runs it:
+#   1. normal build + every ctest (unit tests and lspci comparisons)
+#   2. AddressSanitizer + UndefinedBehaviorSanitizer build + every ctest
+#   3. libFuzzer targets, each for a bounded time (FUZZ_SECONDS)
+# Exits non-zero on the first failing stage.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS=${JOBS:-2}
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+
+stage() { printf '\n==== %s ====\n' "$*"; }
+
+stage "build (gcc)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$JOBS" >/dev/null
+stage "tests (gcc)"
+ctest --test-dir build --output-on-failure -j"$JOBS"
+
+stage "build (ASan + UBSan)"
+cmake -S . -B build-san -DCMAKE_BUILD_TYPE=Debug -DHQIO_SANITIZE=ON >/dev/null
+cmake --build build-san -j"$JOBS" >/dev/null
+stage "tests (ASan + UBSan)"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ctest --test-dir build-san --output-on-failure -j"$JOBS"
+
+stage "fuzz (libFuzzer, ${FUZZ_SECONDS}s per target)"
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHQIO_FUZZ=ON -DHQIO_TESTS=OFF >/dev/null
+cmake --build build-fuzz -j"$JOBS" --target fuzz_decode fuzz_lspci >/dev/null
+mkdir -p build-fuzz/corpus
+for t in fuzz_decode fuzz_lspci; do
+	mkdir -p "build-fuzz/corpus/$t"
+	seeds="tests/corpus/$t"
+	[ -d "$seeds" ] || seeds=""
+	echo "fuzzing $t for ${FUZZ_SECONDS}s"
+	if ! "build-fuzz/fuzz/$t" -max_total_time="$FUZZ_SECONDS" -max_len=8192 -print_final_stats=1 \
+		-artifact_prefix="build-fuzz/$t-" "build-fuzz/corpus/$t" $seeds >"build-fuzz/$t.log" 2>&1; then
+		tail -n 60 "build-fuzz/$t.log"
+		echo "FAIL: $t found a crash (artifact in build-fuzz/)"
+		exit 1
+	fi
+	grep -E "stat::number_of_executed_units|Done [0-9]+ runs" "build-fuzz/$t.log" | tail -n 2
+done
+stage "all stages passed"
