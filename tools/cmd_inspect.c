@@ -235,7 +235,7 @@ static void print_text(const struct hqio_names *names, const struct hqio_system 
 {
 	char b[HQIO_BDF_STR_MAX];
 	const struct hqio_pci_info *in = n->info;
-	bool decoded = in && (n->decode_rc == 0 || n->decode_rc == -EBADMSG);
+	bool decoded = in && hqio_pci_decode_usable(n->decode_rc);
 
 	if (decoded) {
 		print_names(names, n, a);
@@ -531,7 +531,7 @@ static void print_json_dev(struct json *j, const struct hqio_names *names,
 {
 	char b[HQIO_BDF_STR_MAX], nb[160];
 	const struct hqio_pci_info *in = n->info;
-	bool decoded = in && (n->decode_rc == 0 || n->decode_rc == -EBADMSG);
+	bool decoded = in && hqio_pci_decode_usable(n->decode_rc);
 
 	json_obj(j, NULL);
 	json_str(j, "bdf", hqio_bdf_format(n->bdf, b, sizeof(b)));
@@ -664,7 +664,7 @@ static int parse_args(int argc, char **argv, struct inspect_opts *o)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+vhj", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vhj", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			sysfs = true;
@@ -685,8 +685,10 @@ static int parse_args(int argc, char **argv, struct inspect_opts *o)
 			fputs(usage_text, stdout);
 			return 1;
 		default:
-			fprintf(stderr, "hqio inspect: unknown or incomplete option '%s'\n%s",
-				argv[optind - 1], usage_text);
+			fprintf(stderr,
+				"hqio inspect: unknown or incomplete option '%s' (see 'hqio inspect "
+				"--help')\n",
+				argv[optind - 1]);
 			return -1;
 		}
 	}

@@ -280,13 +280,20 @@ struct hqio_pci_sizes {
 /*
  * Decode len bytes of configuration space (64, 256 or 4096 typically).
  * Returns 0 on a clean decode; -EBADMSG when the image was decoded but a
- * capability list is malformed (info is filled as far as it goes and
- * err says what is wrong); -ENODEV when every dword reads all-ones (no
- * device); -EINVAL when fewer than 64 bytes were given.
+ * capability list is malformed (a loop, a pointer into the header, a
+ * capability past the end, a broken chain); -ENODATA when a list points
+ * beyond the bytes that were read (a truncated image: the lists are marked
+ * unreadable from there on, not absent); -ENODEV when every byte reads
+ * all-ones (no device); -EINVAL when fewer than 64 bytes were given.
+ * On -EBADMSG and -ENODATA, out is filled as far as the image allows and
+ * err says what is wrong. A 256-byte image of a PCIe function is not
+ * truncated: ext.unreadable says the extended space was not captured.
  * sizes may be NULL.
  */
 int hqio_pci_decode(const uint8_t *cfg, size_t len, const struct hqio_pci_sizes *sizes,
 		    struct hqio_pci_info *out, struct hqio_error *err);
+/* True for the return codes after which out holds a (partial) decode. */
+bool hqio_pci_decode_usable(int rc);
 
 /* True when the header reads 0xffff IDs but is otherwise a live function
  * (SR-IOV VFs read 0xffff for Vendor/Device ID, PCIe 5.0 §9.3.4.1.1-2). */

@@ -72,7 +72,7 @@ static const struct hqio_pci_node *find_c(const struct hqio_system *sys, struct 
 
 static bool usable_info(const struct hqio_pci_node *n)
 {
-	return n && n->info && (n->decode_rc == 0 || n->decode_rc == -EBADMSG);
+	return n && n->info && hqio_pci_decode_usable(n->decode_rc);
 }
 
 static bool same_owner(const struct hqio_pci_node *a, const struct hqio_pci_node *b)
@@ -418,6 +418,20 @@ static void judge(const struct hqio_system *sys, const struct hqio_pci_node *n,
 	(void)sys;
 }
 
+/* Most serious first; equal levels keep the order they were found in. */
+static void sort_reasons(struct hqio_assessment *a)
+{
+	for (unsigned i = 1; i < a->n_reasons; i++) {
+		struct hqio_reason r = a->reasons[i];
+		unsigned k = i;
+		while (k > 0 && a->reasons[k - 1].level < r.level) {
+			a->reasons[k] = a->reasons[k - 1];
+			k--;
+		}
+		a->reasons[k] = r;
+	}
+}
+
 void hqio_assess(const struct hqio_system *sys, const struct hqio_pci_node *n,
 		 struct hqio_assessment *a)
 {
@@ -456,4 +470,5 @@ void hqio_assess(const struct hqio_system *sys, const struct hqio_pci_node *n,
 	eval_group(sys, n, a);
 	eval_acs(sys, n, a);
 	judge(sys, n, a);
+	sort_reasons(a);
 }

@@ -243,8 +243,7 @@ int hqio_pci_walk_std(const uint8_t *cfg, size_t len, struct hqio_pci_cap *caps,
 		if (ptr < HQIO_PCI_CFG_HDR_SIZE)
 			return list_defect(out, HQIO_CAP_PTR_IN_HEADER, ptr, from, "standard", err);
 		if ((size_t)ptr + 2 > len) {
-			if (len <= HQIO_PCI_CFG_HDR_SIZE)
-				out->unreadable = true;
+			out->unreadable = true; /* not absent: the rest was not read */
 			return list_defect(out, HQIO_CAP_TRUNCATED, ptr, from, "standard", err);
 		}
 		if (seen[ptr / 4]++)
@@ -295,8 +294,10 @@ int hqio_pci_walk_ext(const uint8_t *cfg, size_t len, struct hqio_pci_cap *caps,
 			return 0;
 		if (next < HQIO_PCI_CFG_SIZE)
 			return list_defect(out, HQIO_CAP_PTR_IN_HEADER, next, from, "extended", err);
-		if ((size_t)next + 4 > len)
+		if ((size_t)next + 4 > len) {
+			out->unreadable = true;
 			return list_defect(out, HQIO_CAP_TRUNCATED, next, from, "extended", err);
+		}
 		if (seen[next / 4])
 			return list_defect(out, HQIO_CAP_LOOP, next, from, "extended", err);
 		hqio_cfg_r32(cfg, len, next, &h);

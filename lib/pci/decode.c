@@ -390,23 +390,31 @@ int hqio_pci_decode(const uint8_t *cfg, size_t len, const struct hqio_pci_sizes 
 	if (want_ext) {
 		rc2 = hqio_pci_walk_ext(cfg, m.len, out->ext_caps, &out->ext, &e2);
 		decode_ext_caps(&m, out);
-		if (out->ext.unreadable)
-			rc2 = 0; /* not read is not malformed: callers see ext.unreadable */
+		/* An image that ends at the conventional 256 bytes (lspci -xxx) simply
+		 * lacks the extended space: callers see ext.unreadable, no error. */
+		if (m.len <= HQIO_PCI_CFG_SIZE + 4 && out->ext.unreadable)
+			rc2 = 0;
 	} else {
 		out->ext.absent = true;
 	}
-	if (out->std.unreadable)
+	/* Malformed lists outrank truncation; the standard list is reported first. */
+	if (rc1 == -ENODATA && (rc2 == -ELOOP || rc2 == -EBADMSG))
 		rc1 = 0;
-	if (rc1) {
-		hqio_error_set(err, -EBADMSG, "%s", e1.msg);
-		return -EBADMSG;
-	}
-	if (rc2) {
-		hqio_error_set(err, -EBADMSG, "%s", e2.msg);
-		return -EBADMSG;
+	if (rc1 || rc2) {
+		int rc = rc1 ? rc1 : rc2;
+		const char *msg = rc1 ? e1.msg : e2.msg;
+		if (rc == -ENODATA)
+			return hqio_error_set(err, -ENODATA, "image truncated at %zu bytes: %s", m.len,
+					      msg);
+		return hqio_error_set(err, -EBADMSG, "%s", msg);
 	}
 	hqio_error_clear(err);
 	return 0;
+}
+
+bool hqio_pci_decode_usable(int rc)
+{
+	return rc == 0 || rc == -EBADMSG || rc == -ENODATA;
 }
 
 bool hqio_pci_looks_like_vf(const struct hqio_pci_info *info)

@@ -53,7 +53,7 @@ struct hqio_pci_node *hqio_system_find(struct hqio_system *sys, struct hqio_bdf 
 
 static bool decoded_ok(const struct hqio_pci_node *n)
 {
-	return n->info && (n->decode_rc == 0 || n->decode_rc == -EBADMSG);
+	return n->info && hqio_pci_decode_usable(n->decode_rc);
 }
 
 static void derive_dump_topology(struct hqio_system *sys, struct hqio_pci_node *n)
