@@ -166,8 +166,8 @@ const char *hqio_ids_vendor(const char *ids, size_t len, uint16_t vendor, char *
 	return NULL;
 }
 
-const char *hqio_ids_device(const char *ids, size_t len, uint16_t vendor, uint16_t device, char *buf,
-			    size_t buflen)
+const char *hqio_ids_device(const char *ids, size_t len, uint16_t vendor, uint16_t device,
+			    char *buf, size_t buflen)
 {
 	bool in_vendor = false;
 	struct ids_line l;

@@ -14,6 +14,8 @@
  *                digits), ':' then a space or the end of the line.
  *   blank line   (empty or only spaces/tabs) ends the current device.
  *   anything else (indented -v text, "lspci: ..." warnings) is skipped.
+ *   Device and data lines start in column 0; NUL bytes are ordinary
+ *   characters that match neither.
  *
  * Choices made where lspci leaves room:
  *   - Data bytes must be 1 to 16 tokens of exactly two hex digits, each
@@ -26,13 +28,12 @@
  *     after a blank line) is -EINVAL.
  *   - offset + bytes > 4096 is -EINVAL.
  *   - Two device lines with the same address give two entries, in input
- *     order (lspci -F does the same); data lines always belong to the
- *     device line above them. A byte given twice keeps the later value.
+ *     order; data lines always belong to the device line above them. A byte given twice keeps the later value.
  *   - Bytes that no data line fills read as 0; len is the highest offset
  *     filled + 1 (0 for a device line without data).
  *   - No devices at all is success with *n = 0 and *devs = NULL.
- *   - The title is the text after the first space, cut to fit title[] and
- *     always NUL-terminated.
+ *   - The title is the text after the space (or tab) that follows the
+ *     address, cut to fit title[] and always NUL-terminated.
  */
 #include "hqio/pci.h"
 
@@ -152,17 +153,17 @@ static int new_device(struct parser *p, const char *s, size_t len, const struct 
 	size_t tlen = 0;
 
 	if (t->has_domain && t->domain > UINT32_MAX)
-		return hqio_error_set(p->err, -EINVAL, "line %zu: PCI domain out of range (max ffffffff)",
-				      p->lineno);
+		return hqio_error_set(
+		    p->err, -EINVAL, "line %zu: PCI domain out of range (max ffffffff)", p->lineno);
 	if (t->bus > 0xff)
 		return hqio_error_set(p->err, -EINVAL, "line %zu: bus number out of range (max ff)",
 				      p->lineno);
 	if (t->dev > 31)
-		return hqio_error_set(p->err, -EINVAL, "line %zu: device number out of range (max 1f)",
-				      p->lineno);
+		return hqio_error_set(p->err, -EINVAL,
+				      "line %zu: device number out of range (max 1f)", p->lineno);
 	if (t->fn > 7)
-		return hqio_error_set(p->err, -EINVAL, "line %zu: function number out of range (max 7)",
-				      p->lineno);
+		return hqio_error_set(p->err, -EINVAL,
+				      "line %zu: function number out of range (max 7)", p->lineno);
 
 	if (p->n == p->cap) {
 		size_t ncap = p->cap ? p->cap * 2 : 8;
@@ -173,7 +174,8 @@ static int new_device(struct parser *p, const char *s, size_t len, const struct 
 					      p->lineno);
 		nd = realloc(p->devs, ncap * sizeof(*nd));
 		if (!nd)
-			return hqio_error_set(p->err, -ENOMEM, "line %zu: out of memory", p->lineno);
+			return hqio_error_set(p->err, -ENOMEM, "line %zu: out of memory",
+					      p->lineno);
 		p->devs = nd;
 		p->cap = ncap;
 	}
@@ -206,10 +208,11 @@ static int data_line(struct parser *p, const char *s, size_t len, uint64_t off, 
 	size_t i;
 
 	if (!p->cur)
-		return hqio_error_set(p->err, -EINVAL,
-				      p->n ? "line %zu: hex data outside a device block (after a blank line)"
-					   : "line %zu: hex data before any device line",
-				      p->lineno);
+		return hqio_error_set(
+		    p->err, -EINVAL,
+		    p->n ? "line %zu: hex data outside a device block (after a blank line)"
+			 : "line %zu: hex data before any device line",
+		    p->lineno);
 	if (off >= HQIO_PCI_CFG_EXP_SIZE)
 		return hqio_error_set(p->err, -EINVAL,
 				      "line %zu: offset beyond configuration space (max fff)",
@@ -226,8 +229,8 @@ static int data_line(struct parser *p, const char *s, size_t len, uint64_t off, 
 			break;
 		if (count == DATA_MAX_BYTES)
 			return hqio_error_set(p->err, -EINVAL,
-					      "line %zu: more than %d bytes on a data line", p->lineno,
-					      DATA_MAX_BYTES);
+					      "line %zu: more than %d bytes on a data line",
+					      p->lineno, DATA_MAX_BYTES);
 		if (pos + 2 >= len)
 			return hqio_error_set(p->err, -EINVAL,
 					      "line %zu: byte %zu is not two hex digits", p->lineno,
@@ -252,8 +255,8 @@ static int data_line(struct parser *p, const char *s, size_t len, uint64_t off, 
 				      p->lineno);
 	if (off + count > HQIO_PCI_CFG_EXP_SIZE)
 		return hqio_error_set(p->err, -EINVAL,
-				      "line %zu: %zu bytes at 0x%llx run past offset fff", p->lineno,
-				      count, (unsigned long long)off);
+				      "line %zu: %zu bytes at 0x%llx run past offset fff",
+				      p->lineno, count, (unsigned long long)off);
 
 	for (i = 0; i < count; i++)
 		p->cur->cfg[off + i] = bytes[i];
@@ -284,7 +287,7 @@ static int parse_line(struct parser *p, const char *s, size_t len)
 int hqio_lspci_parse(const char *text, size_t len, struct hqio_dump_dev **devs, size_t *n,
 		     struct hqio_error *err)
 {
-	struct parser p = { .err = err };
+	struct parser p = {.err = err};
 	size_t pos = 0;
 	int rc = 0;
 
