@@ -17,58 +17,57 @@
 #include "hqio/pci.h"
 
 /* A miniature pci.ids: same layout and separators as the real file. */
-static const char ids[] =
-	"#\n"
-	"#\tList of PCI ID's (test copy)\n"
-	"#\n"
-	"\n"
-	"# Syntax:\n"
-	"# vendor  vendor_name\n"
-	"#\tdevice  device_name\t\t\t\t<-- single tab\n"
-	"#\t\tsubvendor subdevice  subsystem_name\t<-- two tabs\n"
-	"\n"
-	"0002  Vendor Two (clashes with class 02)\n"
-	"\t0000  Two-zero device\n"
-	"0200  Dell (wrong ID)\n"
-	"\t0200  Vendor 0200 device 0200\n"
-	"# A comment between vendors\n"
-	"10ec  Realtek Semiconductor Co., Ltd.\n"
-	"\t8139  RTL-8100/8101L/8139 PCI Fast Ethernet Adapter\n"
-	"\t\t1025 8920  ALN-325\n"
-	"\t\t10ec 8139  RT8139\n"
-	"\t8168  RTL8111/8168/8411 PCI Express Gigabit Ethernet Controller\n"
-	"8086  Intel Corporation\n"
-	"# A comment inside a vendor block\n"
-	"\t10fb  82599ES 10-Gigabit SFI/SFP+ Network Connection\n"
-	"\t\t8086 000c  Ethernet Server Adapter X520-2\n"
-	"\t1533  I210 Gigabit Network Connection\n"
-	"\t\t8086 1533  I210 Gigabit Network Connection\n"
-	"\t\t1533 0002  Subsystem line whose first ID looks like a device\n"
-	"\n"
-	"\t7a50  Device after a blank line   \n"
-	"ffff  Illegal Vendor ID\n"
-	"\n"
-	"\n"
-	"# List of known device classes, subclasses and programming interfaces\n"
-	"\n"
-	"# Syntax:\n"
-	"# C class\tclass_name\n"
-	"#\tsubclass\tsubclass_name  \t\t<-- single tab\n"
-	"#\t\tprog-if  prog-if_name  \t<-- two tabs\n"
-	"\n"
-	"C 00  Unclassified device\n"
-	"\t00  Non-VGA unclassified device\n"
-	"\t01  VGA compatible unclassified device\n"
-	"C 02  Network controller\n"
-	"\t00  Ethernet controller\n"
-	"\t80  Network controller\n"
-	"C 0c  Serial bus controller\n"
-	"\t03  USB controller\n"
-	"\t\t00  UHCI\n"
-	"\t\t30  XHCI\n"
-	"\t05  SMBus\n"
-	"C 86  Class 86 (clashes with vendor 8086's first digits)\n"
-	"C ff  Unassigned class\n";
+static const char ids[] = "#\n"
+			  "#\tList of PCI ID's (test copy)\n"
+			  "#\n"
+			  "\n"
+			  "# Syntax:\n"
+			  "# vendor  vendor_name\n"
+			  "#\tdevice  device_name\t\t\t\t<-- single tab\n"
+			  "#\t\tsubvendor subdevice  subsystem_name\t<-- two tabs\n"
+			  "\n"
+			  "0002  Vendor Two (clashes with class 02)\n"
+			  "\t0000  Two-zero device\n"
+			  "0200  Dell (wrong ID)\n"
+			  "\t0200  Vendor 0200 device 0200\n"
+			  "# A comment between vendors\n"
+			  "10ec  Realtek Semiconductor Co., Ltd.\n"
+			  "\t8139  RTL-8100/8101L/8139 PCI Fast Ethernet Adapter\n"
+			  "\t\t1025 8920  ALN-325\n"
+			  "\t\t10ec 8139  RT8139\n"
+			  "\t8168  RTL8111/8168/8411 PCI Express Gigabit Ethernet Controller\n"
+			  "8086  Intel Corporation\n"
+			  "# A comment inside a vendor block\n"
+			  "\t10fb  82599ES 10-Gigabit SFI/SFP+ Network Connection\n"
+			  "\t\t8086 000c  Ethernet Server Adapter X520-2\n"
+			  "\t1533  I210 Gigabit Network Connection\n"
+			  "\t\t8086 1533  I210 Gigabit Network Connection\n"
+			  "\t\t1533 0002  Subsystem line whose first ID looks like a device\n"
+			  "\n"
+			  "\t7a50  Device after a blank line   \n"
+			  "ffff  Illegal Vendor ID\n"
+			  "\n"
+			  "\n"
+			  "# List of known device classes, subclasses and programming interfaces\n"
+			  "\n"
+			  "# Syntax:\n"
+			  "# C class\tclass_name\n"
+			  "#\tsubclass\tsubclass_name  \t\t<-- single tab\n"
+			  "#\t\tprog-if  prog-if_name  \t<-- two tabs\n"
+			  "\n"
+			  "C 00  Unclassified device\n"
+			  "\t00  Non-VGA unclassified device\n"
+			  "\t01  VGA compatible unclassified device\n"
+			  "C 02  Network controller\n"
+			  "\t00  Ethernet controller\n"
+			  "\t80  Network controller\n"
+			  "C 0c  Serial bus controller\n"
+			  "\t03  USB controller\n"
+			  "\t\t00  UHCI\n"
+			  "\t\t30  XHCI\n"
+			  "\t05  SMBus\n"
+			  "C 86  Class 86 (clashes with vendor 8086's first digits)\n"
+			  "C ff  Unassigned class\n";
 
 #define BUFSZ 128
 
@@ -129,7 +128,7 @@ static void test_vendor_name_truncated_to_buffer(void **state)
 
 static void test_vendor_buffer_of_one_byte_gives_empty_string(void **state)
 {
-	char buf[1] = { 'X' };
+	char buf[1] = {'X'};
 
 	(void)state;
 	assert_ptr_equal(hqio_ids_vendor(ids, sizeof(ids) - 1, 0x8086, buf, sizeof(buf)), buf);
@@ -427,6 +426,23 @@ static void test_uppercase_hex_ids(void **state)
 	assert_string_equal(buf, "Upper device");
 }
 
+static void test_vendor_starting_with_uppercase_c_is_not_a_class(void **state)
+{
+	static const char text[] = "CAFE  Uppercase vendor\n\tFE00  Its device\n"
+				   "C fe  Real class fe\n";
+	char buf[BUFSZ];
+
+	(void)state;
+	assert_non_null(hqio_ids_vendor(text, sizeof(text) - 1, 0xcafe, buf, sizeof(buf)));
+	assert_string_equal(buf, "Uppercase vendor");
+	/* "CAFE" is not "C " + "AF"/"FE"; only the real class line counts */
+	assert_null(hqio_ids_class(text, sizeof(text) - 1, 0xaf0000, buf, sizeof(buf)));
+	assert_non_null(hqio_ids_class(text, sizeof(text) - 1, 0xfe0000, buf, sizeof(buf)));
+	assert_string_equal(buf, "Real class fe");
+	assert_non_null(hqio_ids_device(text, sizeof(text) - 1, 0xcafe, 0xfe00, buf, sizeof(buf)));
+	assert_string_equal(buf, "Its device");
+}
+
 static void test_malformed_lines_are_ignored(void **state)
 {
 	static const char text[] = "80861  Five digits\n"
@@ -535,34 +551,35 @@ static void test_system_pci_ids(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_vendor_known),
-		cmocka_unit_test(test_vendor_unknown_is_null),
-		cmocka_unit_test(test_vendor_id_that_is_also_a_class_code),
-		cmocka_unit_test(test_vendor_name_truncated_to_buffer),
-		cmocka_unit_test(test_vendor_buffer_of_one_byte_gives_empty_string),
-		cmocka_unit_test(test_invalid_arguments_give_null),
-		cmocka_unit_test(test_empty_database_gives_null),
-		cmocka_unit_test(test_device_known),
-		cmocka_unit_test(test_device_after_comment_in_vendor_block),
-		cmocka_unit_test(test_device_after_blank_line_trailing_spaces_trimmed),
-		cmocka_unit_test(test_device_belongs_to_its_vendor),
-		cmocka_unit_test(test_device_unknown_is_null),
-		cmocka_unit_test(test_subsystem_lines_are_not_devices),
-		cmocka_unit_test(test_class_lines_are_not_devices),
-		cmocka_unit_test(test_class_subclass_name),
-		cmocka_unit_test(test_class_prog_if_is_ignored),
-		cmocka_unit_test(test_class_unknown_subclass_gives_base_name),
-		cmocka_unit_test(test_class_unknown_is_null),
-		cmocka_unit_test(test_class_not_confused_with_vendor),
-		cmocka_unit_test(test_buffer_ending_mid_name),
-		cmocka_unit_test(test_buffer_ending_mid_id),
-		cmocka_unit_test(test_buffer_ending_after_id_and_separator),
-		cmocka_unit_test(test_whole_database_without_nul),
-		cmocka_unit_test(test_crlf_database),
-		cmocka_unit_test(test_uppercase_hex_ids),
-		cmocka_unit_test(test_malformed_lines_are_ignored),
-		cmocka_unit_test(test_binary_garbage_never_crashes),
-		cmocka_unit_test(test_system_pci_ids),
+	    cmocka_unit_test(test_vendor_known),
+	    cmocka_unit_test(test_vendor_unknown_is_null),
+	    cmocka_unit_test(test_vendor_id_that_is_also_a_class_code),
+	    cmocka_unit_test(test_vendor_name_truncated_to_buffer),
+	    cmocka_unit_test(test_vendor_buffer_of_one_byte_gives_empty_string),
+	    cmocka_unit_test(test_invalid_arguments_give_null),
+	    cmocka_unit_test(test_empty_database_gives_null),
+	    cmocka_unit_test(test_device_known),
+	    cmocka_unit_test(test_device_after_comment_in_vendor_block),
+	    cmocka_unit_test(test_device_after_blank_line_trailing_spaces_trimmed),
+	    cmocka_unit_test(test_device_belongs_to_its_vendor),
+	    cmocka_unit_test(test_device_unknown_is_null),
+	    cmocka_unit_test(test_subsystem_lines_are_not_devices),
+	    cmocka_unit_test(test_class_lines_are_not_devices),
+	    cmocka_unit_test(test_class_subclass_name),
+	    cmocka_unit_test(test_class_prog_if_is_ignored),
+	    cmocka_unit_test(test_class_unknown_subclass_gives_base_name),
+	    cmocka_unit_test(test_class_unknown_is_null),
+	    cmocka_unit_test(test_class_not_confused_with_vendor),
+	    cmocka_unit_test(test_buffer_ending_mid_name),
+	    cmocka_unit_test(test_buffer_ending_mid_id),
+	    cmocka_unit_test(test_buffer_ending_after_id_and_separator),
+	    cmocka_unit_test(test_whole_database_without_nul),
+	    cmocka_unit_test(test_crlf_database),
+	    cmocka_unit_test(test_uppercase_hex_ids),
+	    cmocka_unit_test(test_vendor_starting_with_uppercase_c_is_not_a_class),
+	    cmocka_unit_test(test_malformed_lines_are_ignored),
+	    cmocka_unit_test(test_binary_garbage_never_crashes),
+	    cmocka_unit_test(test_system_pci_ids),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

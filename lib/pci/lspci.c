@@ -28,7 +28,8 @@
  *     after a blank line) is -EINVAL.
  *   - offset + bytes > 4096 is -EINVAL.
  *   - Two device lines with the same address give two entries, in input
- *     order; data lines always belong to the device line above them. A byte given twice keeps the later value.
+ *     order; data lines always belong to the device line above them. A
+ *     byte given twice keeps the later value.
  *   - Bytes that no data line fills read as 0; len is the highest offset
  *     filled + 1 (0 for a device line without data).
  *   - No devices at all is success with *n = 0 and *devs = NULL.
