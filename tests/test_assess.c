@@ -11,10 +11,10 @@
 #include <errno.h>
 #include <cmocka.h>
 
-#include "cfgbuild.h"
+#include "hqio/cfgbuild.h"
 #include "hqio/inspect.h"
 
-static struct hqio_pci_node *add(struct hqio_system *sys, const struct cfgb *b, size_t len,
+static struct hqio_pci_node *add(struct hqio_system *sys, const struct hqio_cfgb *b, size_t len,
 				 uint8_t bus, uint8_t dev, uint8_t fn)
 {
 	struct hqio_pci_node *n = calloc(1, sizeof(*n));
@@ -35,45 +35,45 @@ static struct hqio_pci_node *get(struct hqio_system *sys, uint8_t bus, uint8_t d
 	return n;
 }
 
-static void host_bridge(struct cfgb *b)
+static void host_bridge(struct hqio_cfgb *b)
 {
-	cfgb_init(b, 0x8086, 0x29c0, 0x060000, 0);
+	hqio_cfgb_init(b, 0x8086, 0x29c0, 0x060000, 0);
 }
 
-static void root_port(struct cfgb *b, uint8_t sec, bool acs)
+static void root_port(struct hqio_cfgb *b, uint8_t sec, bool acs)
 {
-	cfgb_init(b, 0x8086, 0x7c10, 0x060400, 0x01);
-	cfgb_w8(b, 0x19, sec);
-	cfgb_w8(b, 0x1a, sec);
-	cfgb_cap(b, 0x40, 0x10);
-	cfgb_w16(b, 0x42, 0x0042);
-	cfgb_cap(b, 0x80, 0x05);
+	hqio_cfgb_init(b, 0x8086, 0x7c10, 0x060400, 0x01);
+	hqio_cfgb_w8(b, 0x19, sec);
+	hqio_cfgb_w8(b, 0x1a, sec);
+	hqio_cfgb_cap(b, 0x40, 0x10);
+	hqio_cfgb_w16(b, 0x42, 0x0042);
+	hqio_cfgb_cap(b, 0x80, 0x05);
 	if (acs) {
-		cfgb_ext(b, 0x100, 0x000d, 1);
-		cfgb_w16(b, 0x104, 0x001f);
-		cfgb_w16(b, 0x106, 0x001d);
+		hqio_cfgb_ext(b, 0x100, 0x000d, 1);
+		hqio_cfgb_w16(b, 0x104, 0x001f);
+		hqio_cfgb_w16(b, 0x106, 0x001d);
 	}
 }
 
 /* PCIe endpoint: flr / pm selectable, MSI-X. */
-static void endpoint(struct cfgb *b, bool flr, bool pm_soft_reset, uint8_t hdr)
+static void endpoint(struct hqio_cfgb *b, bool flr, bool pm_soft_reset, uint8_t hdr)
 {
-	cfgb_init(b, 0x1b36, 0x0010, 0x010802, hdr);
-	cfgb_w8(b, 0x3d, 1);
-	cfgb_cap(b, 0x40, 0x01);
-	cfgb_w16(b, 0x42, 0x0003);
-	cfgb_w16(b, 0x44, pm_soft_reset ? 0x0000 : 0x0008);
-	cfgb_cap(b, 0x60, 0x11);
-	cfgb_w16(b, 0x62, 0x0003);
-	cfgb_cap(b, 0x80, 0x10);
-	cfgb_w16(b, 0x82, 0x0002);
-	cfgb_w32(b, 0x84, flr ? 0x10000000 : 0);
+	hqio_cfgb_init(b, 0x1b36, 0x0010, 0x010802, hdr);
+	hqio_cfgb_w8(b, 0x3d, 1);
+	hqio_cfgb_cap(b, 0x40, 0x01);
+	hqio_cfgb_w16(b, 0x42, 0x0003);
+	hqio_cfgb_w16(b, 0x44, pm_soft_reset ? 0x0000 : 0x0008);
+	hqio_cfgb_cap(b, 0x60, 0x11);
+	hqio_cfgb_w16(b, 0x62, 0x0003);
+	hqio_cfgb_cap(b, 0x80, 0x10);
+	hqio_cfgb_w16(b, 0x82, 0x0002);
+	hqio_cfgb_w32(b, 0x84, flr ? 0x10000000 : 0);
 }
 
-static void conventional_intx(struct cfgb *b)
+static void conventional_intx(struct hqio_cfgb *b)
 {
-	cfgb_init(b, 0x10ec, 0x8139, 0x020000, 0);
-	cfgb_w8(b, 0x3d, 1);
+	hqio_cfgb_init(b, 0x10ec, 0x8139, 0x020000, 0);
+	hqio_cfgb_w8(b, 0x3d, 1);
 }
 
 static struct hqio_assessment *assess(struct hqio_system *sys, struct hqio_pci_node *n)
@@ -95,7 +95,7 @@ static bool has_reason(const struct hqio_assessment *a, enum hqio_level l, const
 /* A dump: host bridge, root port 00:1c.0 -> bus 1, NVMe-like 01:00.0. */
 static void build_dump_system(struct hqio_system *sys, bool flr, bool acs)
 {
-	struct cfgb b;
+	struct hqio_cfgb b;
 	host_bridge(&b);
 	add(sys, &b, 256, 0, 0, 0);
 	root_port(&b, 1, acs);
@@ -184,11 +184,11 @@ static void test_no_reset_method_is_unsafe(void **state)
 {
 	(void)state;
 	struct hqio_system sys = {0};
-	struct cfgb b;
+	struct hqio_cfgb b;
 	host_bridge(&b);
 	add(&sys, &b, 256, 0, 0, 0);
 	endpoint(&b, false, false, 0);
-	cfgb_w16(&b, 0x44, 0x0008); /* NoSoftRst+ */
+	hqio_cfgb_w16(&b, 0x44, 0x0008); /* NoSoftRst+ */
 	add(&sys, &b, 4096, 0, 3, 0); /* on the root bus: no bus reset */
 	hqio_system_decode(&sys, NULL);
 	struct hqio_assessment *a = assess(&sys, get(&sys, 0, 3, 0));
@@ -207,11 +207,11 @@ static void test_bus_reset_only_device_is_degraded(void **state)
 {
 	(void)state;
 	struct hqio_system sys = {0};
-	struct cfgb b;
+	struct hqio_cfgb b;
 	root_port(&b, 1, true);
 	add(&sys, &b, 4096, 0, 0x1c, 0);
 	endpoint(&b, false, false, 0);
-	cfgb_w16(&b, 0x44, 0x0008);
+	hqio_cfgb_w16(&b, 0x44, 0x0008);
 	add(&sys, &b, 4096, 1, 0, 0);
 	hqio_system_decode(&sys, NULL);
 	struct hqio_assessment *a = assess(&sys, get(&sys, 1, 0, 0));
@@ -225,15 +225,15 @@ static void test_conventional_intx_device_behind_bridge(void **state)
 {
 	(void)state;
 	struct hqio_system sys = {0};
-	struct cfgb b;
+	struct hqio_cfgb b;
 	root_port(&b, 1, true);
 	add(&sys, &b, 4096, 0, 0x1c, 0);
 	/* PCIe-to-PCI bridge 01:00.0 -> bus 2 */
-	cfgb_init(&b, 0x1b36, 0x000e, 0x060400, 0x01);
-	cfgb_w8(&b, 0x19, 2);
-	cfgb_w8(&b, 0x1a, 2);
-	cfgb_cap(&b, 0x40, 0x10);
-	cfgb_w16(&b, 0x42, 0x0072);
+	hqio_cfgb_init(&b, 0x1b36, 0x000e, 0x060400, 0x01);
+	hqio_cfgb_w8(&b, 0x19, 2);
+	hqio_cfgb_w8(&b, 0x1a, 2);
+	hqio_cfgb_cap(&b, 0x40, 0x10);
+	hqio_cfgb_w16(&b, 0x42, 0x0072);
 	add(&sys, &b, 4096, 1, 0, 0);
 	conventional_intx(&b);
 	add(&sys, &b, 256, 2, 1, 0);
@@ -262,7 +262,7 @@ static void test_host_bridge_is_unsafe(void **state)
 {
 	(void)state;
 	struct hqio_system sys = {0};
-	struct cfgb b;
+	struct hqio_cfgb b;
 	host_bridge(&b);
 	add(&sys, &b, 256, 0, 0, 0);
 	hqio_system_decode(&sys, NULL);
@@ -275,7 +275,7 @@ static void test_host_bridge_is_unsafe(void **state)
 
 static void build_mfd_system(struct hqio_system *sys, int group0, int group1)
 {
-	struct cfgb b;
+	struct hqio_cfgb b;
 	root_port(&b, 2, true);
 	add(sys, &b, 4096, 0, 0x1d, 0);
 	endpoint(&b, false, true, 0x80);
@@ -353,7 +353,7 @@ static void test_unprivileged_read_is_reported_not_absent(void **state)
 {
 	(void)state;
 	struct hqio_system sys = {0};
-	struct cfgb b;
+	struct hqio_cfgb b;
 	endpoint(&b, true, true, 0);
 	struct hqio_pci_node *n = add(&sys, &b, 64, 0, 3, 0);
 	n->cfg_size = 4096;
@@ -375,21 +375,21 @@ static void test_vf_takes_ids_from_pf_in_system(void **state)
 {
 	(void)state;
 	struct hqio_system sys = {0};
-	struct cfgb b;
+	struct hqio_cfgb b;
 	root_port(&b, 1, true);
 	add(&sys, &b, 4096, 0, 0x1c, 0);
 	endpoint(&b, true, false, 0x80);
-	cfgb_ext(&b, 0x100, 0x0010, 1);
-	cfgb_w16(&b, 0x108, 0x0001);
-	cfgb_w16(&b, 0x10e, 4);
-	cfgb_w16(&b, 0x110, 2);
-	cfgb_w16(&b, 0x114, 2);
-	cfgb_w16(&b, 0x116, 1);
-	cfgb_w16(&b, 0x11a, 0x0011);
+	hqio_cfgb_ext(&b, 0x100, 0x0010, 1);
+	hqio_cfgb_w16(&b, 0x108, 0x0001);
+	hqio_cfgb_w16(&b, 0x10e, 4);
+	hqio_cfgb_w16(&b, 0x110, 2);
+	hqio_cfgb_w16(&b, 0x114, 2);
+	hqio_cfgb_w16(&b, 0x116, 1);
+	hqio_cfgb_w16(&b, 0x11a, 0x0011);
 	add(&sys, &b, 4096, 1, 0, 0);
 	endpoint(&b, true, false, 0);
-	cfgb_w16(&b, 0x00, 0xffff);
-	cfgb_w16(&b, 0x02, 0xffff);
+	hqio_cfgb_w16(&b, 0x00, 0xffff);
+	hqio_cfgb_w16(&b, 0x02, 0xffff);
 	add(&sys, &b, 4096, 1, 0, 3); /* RID 0x100 + 2 + 1*1 */
 	hqio_system_decode(&sys, NULL);
 	struct hqio_assessment *a = assess(&sys, get(&sys, 1, 0, 3));
@@ -408,7 +408,7 @@ static void test_malformed_device_is_unsafe(void **state)
 {
 	(void)state;
 	struct hqio_system sys = {0};
-	struct cfgb b;
+	struct hqio_cfgb b;
 	endpoint(&b, true, true, 0);
 	b.cfg[0x81] = 0x40; /* PCIe -> PM: loop */
 	add(&sys, &b, 4096, 0, 3, 0);
@@ -424,7 +424,7 @@ static void test_absent_device_is_unsafe_not_crash(void **state)
 {
 	(void)state;
 	struct hqio_system sys = {0};
-	struct cfgb b;
+	struct hqio_cfgb b;
 	memset(b.cfg, 0xff, sizeof(b.cfg));
 	add(&sys, &b, 4096, 0, 3, 0);
 	hqio_system_decode(&sys, NULL);

@@ -14,7 +14,7 @@
 #include <errno.h>
 #include <cmocka.h>
 
-#include "cfgbuild.h"
+#include "hqio/cfgbuild.h"
 #include "hqio/pci.h"
 
 static struct hqio_pci_info *info_new(void)
@@ -28,124 +28,124 @@ static struct hqio_pci_info *info_new(void)
 
 /* e1000e-like: PM (NoSoftRst-), MSI 64-bit, PCIe v2 endpoint without FLR,
  * MSI-X 5 entries, AER + DSN extended capabilities. */
-static void build_nic(struct cfgb *b)
+static void build_nic(struct hqio_cfgb *b)
 {
-	cfgb_init(b, 0x8086, 0x10d3, 0x020000, 0x00);
-	cfgb_w16(b, 0x04, 0x0507);        /* IO MEM MASTER INTX_DISABLE */
-	cfgb_w8(b, 0x08, 0x00);
-	cfgb_w32(b, 0x10, 0xfebc0000);    /* BAR0 mem32 */
-	cfgb_w32(b, 0x14, 0xfeb00000);    /* BAR1 mem32 */
-	cfgb_w32(b, 0x18, 0x0000c001);    /* BAR2 io 0xc000 */
-	cfgb_w32(b, 0x1c, 0xfebd0008);    /* BAR3 mem32 prefetchable */
-	cfgb_w16(b, 0x2c, 0x8086);
-	cfgb_w16(b, 0x2e, 0x0000);
-	cfgb_w32(b, 0x30, 0xfeb40001);    /* ROM enabled */
-	cfgb_w8(b, 0x3c, 11);
-	cfgb_w8(b, 0x3d, 1);              /* INTA */
-	cfgb_cap(b, 0xc8, 0x01);          /* PM */
-	cfgb_w16(b, 0xca, 0xc823);        /* v3, D1-, D2-, PME from D3hot+D3cold */
-	cfgb_w16(b, 0xcc, 0x0000);        /* D0, NoSoftRst- */
-	cfgb_cap(b, 0xd0, 0x05);          /* MSI */
-	cfgb_w16(b, 0xd2, 0x0080);        /* 64-bit, 1 vector, disabled */
-	cfgb_cap(b, 0xe0, 0x10);          /* PCIe */
-	cfgb_w16(b, 0xe2, 0x0002);        /* v2, endpoint */
-	cfgb_w32(b, 0xe4, 0x00008cc1);    /* MPS 256 supported, no FLR */
-	cfgb_w16(b, 0xe8, 0x2810);        /* RO+, MPS 128, NoSnoop+, MRRS 512 */
-	cfgb_w16(b, 0xea, 0x0000);
-	cfgb_w32(b, 0xec, 0x00000c11);    /* 2.5GT/s x1 */
-	cfgb_w16(b, 0xf2, 0x0011);        /* 2.5GT/s x1 */
-	cfgb_cap(b, 0xa0, 0x11);          /* MSI-X */
-	cfgb_w16(b, 0xa2, 0x0004);        /* 5 entries */
-	cfgb_w32(b, 0xa4, 0x00000003);    /* table BAR3 + 0 */
-	cfgb_w32(b, 0xa8, 0x00002003);    /* PBA BAR3 + 0x2000 */
-	cfgb_ext(b, 0x100, 0x0001, 1);    /* AER */
-	cfgb_w32(b, 0x104, 0x00100000);   /* uncorrectable status: UR */
-	cfgb_ext(b, 0x140, 0x0003, 1);    /* DSN */
-	cfgb_w32(b, 0x144, 0x12345678);
-	cfgb_w32(b, 0x148, 0x9abcdef0);
+	hqio_cfgb_init(b, 0x8086, 0x10d3, 0x020000, 0x00);
+	hqio_cfgb_w16(b, 0x04, 0x0507);        /* IO MEM MASTER INTX_DISABLE */
+	hqio_cfgb_w8(b, 0x08, 0x00);
+	hqio_cfgb_w32(b, 0x10, 0xfebc0000);    /* BAR0 mem32 */
+	hqio_cfgb_w32(b, 0x14, 0xfeb00000);    /* BAR1 mem32 */
+	hqio_cfgb_w32(b, 0x18, 0x0000c001);    /* BAR2 io 0xc000 */
+	hqio_cfgb_w32(b, 0x1c, 0xfebd0008);    /* BAR3 mem32 prefetchable */
+	hqio_cfgb_w16(b, 0x2c, 0x8086);
+	hqio_cfgb_w16(b, 0x2e, 0x0000);
+	hqio_cfgb_w32(b, 0x30, 0xfeb40001);    /* ROM enabled */
+	hqio_cfgb_w8(b, 0x3c, 11);
+	hqio_cfgb_w8(b, 0x3d, 1);              /* INTA */
+	hqio_cfgb_cap(b, 0xc8, 0x01);          /* PM */
+	hqio_cfgb_w16(b, 0xca, 0xc823);        /* v3, D1-, D2-, PME from D3hot+D3cold */
+	hqio_cfgb_w16(b, 0xcc, 0x0000);        /* D0, NoSoftRst- */
+	hqio_cfgb_cap(b, 0xd0, 0x05);          /* MSI */
+	hqio_cfgb_w16(b, 0xd2, 0x0080);        /* 64-bit, 1 vector, disabled */
+	hqio_cfgb_cap(b, 0xe0, 0x10);          /* PCIe */
+	hqio_cfgb_w16(b, 0xe2, 0x0002);        /* v2, endpoint */
+	hqio_cfgb_w32(b, 0xe4, 0x00008cc1);    /* MPS 256 supported, no FLR */
+	hqio_cfgb_w16(b, 0xe8, 0x2810);        /* RO+, MPS 128, NoSnoop+, MRRS 512 */
+	hqio_cfgb_w16(b, 0xea, 0x0000);
+	hqio_cfgb_w32(b, 0xec, 0x00000c11);    /* 2.5GT/s x1 */
+	hqio_cfgb_w16(b, 0xf2, 0x0011);        /* 2.5GT/s x1 */
+	hqio_cfgb_cap(b, 0xa0, 0x11);          /* MSI-X */
+	hqio_cfgb_w16(b, 0xa2, 0x0004);        /* 5 entries */
+	hqio_cfgb_w32(b, 0xa4, 0x00000003);    /* table BAR3 + 0 */
+	hqio_cfgb_w32(b, 0xa8, 0x00002003);    /* PBA BAR3 + 0x2000 */
+	hqio_cfgb_ext(b, 0x100, 0x0001, 1);    /* AER */
+	hqio_cfgb_w32(b, 0x104, 0x00100000);   /* uncorrectable status: UR */
+	hqio_cfgb_ext(b, 0x140, 0x0003, 1);    /* DSN */
+	hqio_cfgb_w32(b, 0x144, 0x12345678);
+	hqio_cfgb_w32(b, 0x148, 0x9abcdef0);
 }
 
 /* QEMU-nvme-like PF: PM NoSoftRst+, MSI-X 65, PCIe FLR+, SR-IOV with 2 of 8
  * VFs enabled (offset 1, stride 1, VF device 0x0011), ATS enabled, ARI. */
-static void build_nvme(struct cfgb *b)
+static void build_nvme(struct hqio_cfgb *b)
 {
-	cfgb_init(b, 0x1b36, 0x0010, 0x010802, 0x00);
-	cfgb_w16(b, 0x04, 0x0006);
-	cfgb_w8(b, 0x08, 0x02);
-	cfgb_w32(b, 0x10, 0xfe800004);    /* BAR0 mem64 low */
-	cfgb_w32(b, 0x14, 0x00000001);    /* upper: 0x1_fe800000 */
-	cfgb_w8(b, 0x3d, 1);
-	cfgb_cap(b, 0x40, 0x01);
-	cfgb_w16(b, 0x42, 0x0003);
-	cfgb_w16(b, 0x44, 0x0008);        /* NoSoftRst+ */
-	cfgb_cap(b, 0x60, 0x11);
-	cfgb_w16(b, 0x62, 0x8040);        /* enabled, 65 entries */
-	cfgb_w32(b, 0x64, 0x00002000);    /* table BAR0 + 0x2000 */
-	cfgb_w32(b, 0x68, 0x00003000);
-	cfgb_cap(b, 0x80, 0x10);
-	cfgb_w16(b, 0x82, 0x0002);
-	cfgb_w32(b, 0x84, 0x10008000);    /* FLR+ */
-	cfgb_w16(b, 0x88, 0x5020);        /* MPS 256, MRRS 4096 encoding 5 */
-	cfgb_w16(b, 0x8a, 0x0020);        /* Transactions Pending */
-	cfgb_w32(b, 0x8c, 0x00100c43);    /* 8GT/s x4, DLLLA reporting */
-	cfgb_w16(b, 0x92, 0x2043);        /* 8GT/s x4, DLLLA */
-	cfgb_ext(b, 0x100, 0x0010, 1);    /* SR-IOV */
-	cfgb_w16(b, 0x108, 0x0019);       /* VFE, MSE, ARI hierarchy */
-	cfgb_w16(b, 0x10c, 8);
-	cfgb_w16(b, 0x10e, 8);
-	cfgb_w16(b, 0x110, 2);
-	cfgb_w16(b, 0x114, 1);
-	cfgb_w16(b, 0x116, 1);
-	cfgb_w16(b, 0x11a, 0x0011);
-	cfgb_ext(b, 0x140, 0x000f, 1);    /* ATS */
-	cfgb_w16(b, 0x146, 0x8000);       /* enabled */
-	cfgb_ext(b, 0x148, 0x000e, 1);    /* ARI */
-	cfgb_w16(b, 0x14c, 0x0000);
+	hqio_cfgb_init(b, 0x1b36, 0x0010, 0x010802, 0x00);
+	hqio_cfgb_w16(b, 0x04, 0x0006);
+	hqio_cfgb_w8(b, 0x08, 0x02);
+	hqio_cfgb_w32(b, 0x10, 0xfe800004);    /* BAR0 mem64 low */
+	hqio_cfgb_w32(b, 0x14, 0x00000001);    /* upper: 0x1_fe800000 */
+	hqio_cfgb_w8(b, 0x3d, 1);
+	hqio_cfgb_cap(b, 0x40, 0x01);
+	hqio_cfgb_w16(b, 0x42, 0x0003);
+	hqio_cfgb_w16(b, 0x44, 0x0008);        /* NoSoftRst+ */
+	hqio_cfgb_cap(b, 0x60, 0x11);
+	hqio_cfgb_w16(b, 0x62, 0x8040);        /* enabled, 65 entries */
+	hqio_cfgb_w32(b, 0x64, 0x00002000);    /* table BAR0 + 0x2000 */
+	hqio_cfgb_w32(b, 0x68, 0x00003000);
+	hqio_cfgb_cap(b, 0x80, 0x10);
+	hqio_cfgb_w16(b, 0x82, 0x0002);
+	hqio_cfgb_w32(b, 0x84, 0x10008000);    /* FLR+ */
+	hqio_cfgb_w16(b, 0x88, 0x5020);        /* MPS 256, MRRS 4096 encoding 5 */
+	hqio_cfgb_w16(b, 0x8a, 0x0020);        /* Transactions Pending */
+	hqio_cfgb_w32(b, 0x8c, 0x00100c43);    /* 8GT/s x4, DLLLA reporting */
+	hqio_cfgb_w16(b, 0x92, 0x2043);        /* 8GT/s x4, DLLLA */
+	hqio_cfgb_ext(b, 0x100, 0x0010, 1);    /* SR-IOV */
+	hqio_cfgb_w16(b, 0x108, 0x0019);       /* VFE, MSE, ARI hierarchy */
+	hqio_cfgb_w16(b, 0x10c, 8);
+	hqio_cfgb_w16(b, 0x10e, 8);
+	hqio_cfgb_w16(b, 0x110, 2);
+	hqio_cfgb_w16(b, 0x114, 1);
+	hqio_cfgb_w16(b, 0x116, 1);
+	hqio_cfgb_w16(b, 0x11a, 0x0011);
+	hqio_cfgb_ext(b, 0x140, 0x000f, 1);    /* ATS */
+	hqio_cfgb_w16(b, 0x146, 0x8000);       /* enabled */
+	hqio_cfgb_ext(b, 0x148, 0x000e, 1);    /* ARI */
+	hqio_cfgb_w16(b, 0x14c, 0x0000);
 }
 
 /* rtl8139-like conventional device: no capability list, INTx only. */
-static void build_conventional(struct cfgb *b)
+static void build_conventional(struct hqio_cfgb *b)
 {
-	cfgb_init(b, 0x10ec, 0x8139, 0x020000, 0x00);
-	cfgb_w16(b, 0x04, 0x0003);
-	cfgb_w8(b, 0x08, 0x20);
-	cfgb_w32(b, 0x10, 0x0000c101);    /* IO 0xc100 */
-	cfgb_w32(b, 0x14, 0xfebf1000);    /* mem32 */
-	cfgb_w8(b, 0x3c, 10);
-	cfgb_w8(b, 0x3d, 1);
+	hqio_cfgb_init(b, 0x10ec, 0x8139, 0x020000, 0x00);
+	hqio_cfgb_w16(b, 0x04, 0x0003);
+	hqio_cfgb_w8(b, 0x08, 0x20);
+	hqio_cfgb_w32(b, 0x10, 0x0000c101);    /* IO 0xc100 */
+	hqio_cfgb_w32(b, 0x14, 0xfebf1000);    /* mem32 */
+	hqio_cfgb_w8(b, 0x3c, 10);
+	hqio_cfgb_w8(b, 0x3d, 1);
 }
 
 /* PCIe root port: type 1, buses 0/1/1, PCIe v2 root port with slot, link
  * 8GT/s x4 with DLLLA, Root Control CRS SV enabled, ACS isolating. */
-static void build_root_port(struct cfgb *b)
+static void build_root_port(struct hqio_cfgb *b)
 {
-	cfgb_init(b, 0x8086, 0x7c10, 0x060400, 0x01);
-	cfgb_w16(b, 0x04, 0x0407);
-	cfgb_w8(b, 0x18, 0x00);
-	cfgb_w8(b, 0x19, 0x01);
-	cfgb_w8(b, 0x1a, 0x01);
-	cfgb_w32(b, 0x10, 0xfe000000);    /* BAR0 mem32 */
-	cfgb_w16(b, 0x3e, 0x0040);        /* Secondary Bus Reset asserted */
-	cfgb_cap(b, 0x40, 0x10);
-	cfgb_w16(b, 0x42, 0x0142);        /* v2, root port, slot */
-	cfgb_w32(b, 0x4c, 0x00100043);    /* 8GT/s x4, DLLLA reporting */
-	cfgb_w16(b, 0x52, 0x2043);
-	cfgb_w16(b, 0x5c, 0x0010);        /* Root Control CRSSVE */
-	cfgb_w16(b, 0x5e, 0x0001);        /* Root Cap CRS visibility */
-	cfgb_ext(b, 0x100, 0x000d, 1);    /* ACS */
-	cfgb_w16(b, 0x104, 0x005f);
-	cfgb_w16(b, 0x106, 0x001d);       /* SV RR CR UF */
+	hqio_cfgb_init(b, 0x8086, 0x7c10, 0x060400, 0x01);
+	hqio_cfgb_w16(b, 0x04, 0x0407);
+	hqio_cfgb_w8(b, 0x18, 0x00);
+	hqio_cfgb_w8(b, 0x19, 0x01);
+	hqio_cfgb_w8(b, 0x1a, 0x01);
+	hqio_cfgb_w32(b, 0x10, 0xfe000000);    /* BAR0 mem32 */
+	hqio_cfgb_w16(b, 0x3e, 0x0040);        /* Secondary Bus Reset asserted */
+	hqio_cfgb_cap(b, 0x40, 0x10);
+	hqio_cfgb_w16(b, 0x42, 0x0142);        /* v2, root port, slot */
+	hqio_cfgb_w32(b, 0x4c, 0x00100043);    /* 8GT/s x4, DLLLA reporting */
+	hqio_cfgb_w16(b, 0x52, 0x2043);
+	hqio_cfgb_w16(b, 0x5c, 0x0010);        /* Root Control CRSSVE */
+	hqio_cfgb_w16(b, 0x5e, 0x0001);        /* Root Cap CRS visibility */
+	hqio_cfgb_ext(b, 0x100, 0x000d, 1);    /* ACS */
+	hqio_cfgb_w16(b, 0x104, 0x005f);
+	hqio_cfgb_w16(b, 0x106, 0x001d);       /* SV RR CR UF */
 }
 
 /* Function 0 of a multi-function conventional device with AF (TP+ FLR+). */
-static void build_mfd_fn(struct cfgb *b, uint16_t device)
+static void build_mfd_fn(struct hqio_cfgb *b, uint16_t device)
 {
-	cfgb_init(b, 0x8086, device, 0x0c0300, 0x80);
-	cfgb_w32(b, 0x20, 0x0000d001);    /* BAR4 io */
-	cfgb_w8(b, 0x3d, 2);              /* INTB */
-	cfgb_cap(b, 0x50, 0x13);
-	cfgb_w8(b, 0x52, 6);
-	cfgb_w8(b, 0x53, 0x03);
+	hqio_cfgb_init(b, 0x8086, device, 0x0c0300, 0x80);
+	hqio_cfgb_w32(b, 0x20, 0x0000d001);    /* BAR4 io */
+	hqio_cfgb_w8(b, 0x3d, 2);              /* INTB */
+	hqio_cfgb_cap(b, 0x50, 0x13);
+	hqio_cfgb_w8(b, 0x52, 6);
+	hqio_cfgb_w8(b, 0x53, 0x03);
 }
 
 /* ---- well-formed devices ----------------------------------------- */
@@ -153,7 +153,7 @@ static void build_mfd_fn(struct cfgb *b, uint16_t device)
 static void test_nic_like_endpoint(void **state)
 {
 	(void)state;
-	struct cfgb b;
+	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
 	struct hqio_error err = {0};
 	build_nic(&b);
@@ -249,7 +249,7 @@ static void test_nic_like_endpoint(void **state)
 static void test_nvme_like_endpoint_with_sriov(void **state)
 {
 	(void)state;
-	struct cfgb b;
+	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
 	struct hqio_pci_sizes sz = {.bar = {0x4000}};
 	build_nvme(&b);
@@ -295,7 +295,7 @@ static void test_nvme_like_endpoint_with_sriov(void **state)
 static void test_conventional_intx_only_device(void **state)
 {
 	(void)state;
-	struct cfgb b;
+	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
 	build_conventional(&b);
 	assert_int_equal(hqio_pci_decode(b.cfg, 256, NULL, i, NULL), 0);
@@ -318,7 +318,7 @@ static void test_conventional_intx_only_device(void **state)
 static void test_type1_bridge(void **state)
 {
 	(void)state;
-	struct cfgb b;
+	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
 	build_root_port(&b);
 	assert_int_equal(hqio_pci_decode(b.cfg, 4096, NULL, i, NULL), 0);
@@ -346,7 +346,7 @@ static void test_type1_bridge(void **state)
 static void test_multifunction_device_with_af(void **state)
 {
 	(void)state;
-	struct cfgb b;
+	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
 	build_mfd_fn(&b, 0x7020);
 	assert_int_equal(hqio_pci_decode(b.cfg, 256, NULL, i, NULL), 0);
@@ -365,12 +365,12 @@ static void test_multifunction_device_with_af(void **state)
 static void test_status_bits_and_msi_multi_vector(void **state)
 {
 	(void)state;
-	struct cfgb b;
+	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
-	cfgb_init(&b, 0x1234, 0x5678, 0x040300, 0);
-	cfgb_cap(&b, 0x40, 0x05);
-	cfgb_w16(&b, 0x42, 0x01a7);  /* enabled, 8 capable (011b), 4 enabled (010b), 64-bit, PVM */
-	cfgb_w16(&b, 0x06, 0x0019);  /* Imm Ready, Interrupt Status, CapList */
+	hqio_cfgb_init(&b, 0x1234, 0x5678, 0x040300, 0);
+	hqio_cfgb_cap(&b, 0x40, 0x05);
+	hqio_cfgb_w16(&b, 0x42, 0x01a7);  /* enabled, 8 capable (011b), 4 enabled (010b), 64-bit, PVM */
+	hqio_cfgb_w16(&b, 0x06, 0x0019);  /* Imm Ready, Interrupt Status, CapList */
 	assert_int_equal(hqio_pci_decode(b.cfg, 256, NULL, i, NULL), 0);
 	assert_true(i->imm_ready);
 	assert_true(i->intx_status);
@@ -384,10 +384,10 @@ static void test_status_bits_and_msi_multi_vector(void **state)
 static void test_64bit_bar_in_last_slot_is_truncated(void **state)
 {
 	(void)state;
-	struct cfgb b;
+	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
-	cfgb_init(&b, 0x1234, 0x5678, 0x020000, 0);
-	cfgb_w32(&b, 0x24, 0xf000000c); /* BAR5 mem64 prefetchable */
+	hqio_cfgb_init(&b, 0x1234, 0x5678, 0x020000, 0);
+	hqio_cfgb_w32(&b, 0x24, 0xf000000c); /* BAR5 mem64 prefetchable */
 	assert_int_equal(hqio_pci_decode(b.cfg, 256, NULL, i, NULL), 0);
 	assert_int_equal(i->bars[5].kind, HQIO_BAR_MEM64);
 	assert_true(i->bars[5].truncated);
@@ -400,7 +400,7 @@ static void test_64bit_bar_in_last_slot_is_truncated(void **state)
 static void test_capability_loop_is_reported(void **state)
 {
 	(void)state;
-	struct cfgb b;
+	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
 	struct hqio_error err = {0};
 	build_nic(&b);
@@ -418,10 +418,10 @@ static void test_capability_loop_is_reported(void **state)
 static void test_self_loop_terminates(void **state)
 {
 	(void)state;
-	struct cfgb b;
+	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
-	cfgb_init(&b, 0x1234, 0x5678, 0, 0);
-	cfgb_cap(&b, 0x40, 0x09);
+	hqio_cfgb_init(&b, 0x1234, 0x5678, 0, 0);
+	hqio_cfgb_cap(&b, 0x40, 0x09);
 	b.cfg[0x41] = 0x40;
 	assert_int_equal(hqio_pci_decode(b.cfg, 256, NULL, i, NULL), -EBADMSG);
 	assert_int_equal(i->std.n, 1);
@@ -432,11 +432,11 @@ static void test_self_loop_terminates(void **state)
 static void test_extended_loop_is_reported(void **state)
 {
 	(void)state;
-	struct cfgb b;
+	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
 	struct hqio_error err = {0};
 	build_nvme(&b);
-	cfgb_w32(&b, 0x148, 0x1000000e); /* ARI -> next 0x100 */
+	hqio_cfgb_w32(&b, 0x148, 0x1000000e); /* ARI -> next 0x100 */
 	assert_int_equal(hqio_pci_decode(b.cfg, 4096, NULL, i, &err), -EBADMSG);
 	assert_non_null(strstr(err.msg, "extended"));
 	assert_int_equal(i->ext.defect, HQIO_CAP_LOOP);
@@ -449,7 +449,7 @@ static void test_pointer_into_header_is_reported(void **state)
 {
 	(void)state;
 	for (unsigned p = 0x04; p < 0x40; p += 4) {
-		struct cfgb b;
+		struct hqio_cfgb b;
 		struct hqio_pci_info *i = info_new();
 		struct hqio_error err = {0};
 		build_nic(&b);
@@ -466,7 +466,7 @@ static void test_pointer_into_header_is_reported(void **state)
 static void test_head_pointer_into_header_is_reported(void **state)
 {
 	(void)state;
-	struct cfgb b;
+	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
 	build_nic(&b);
 	b.cfg[0x34] = 0x10;
@@ -479,10 +479,10 @@ static void test_head_pointer_into_header_is_reported(void **state)
 static void test_extended_pointer_below_0x100_is_reported(void **state)
 {
 	(void)state;
-	struct cfgb b;
+	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
 	build_nvme(&b);
-	cfgb_w32(&b, 0x140, 0x0c01000f); /* ATS -> 0x0c0 */
+	hqio_cfgb_w32(&b, 0x140, 0x0c01000f); /* ATS -> 0x0c0 */
 	assert_int_equal(hqio_pci_decode(b.cfg, 4096, NULL, i, NULL), -EBADMSG);
 	assert_int_equal(i->ext.defect, HQIO_CAP_PTR_IN_HEADER);
 	assert_int_equal(i->ext.defect_ptr, 0xc0);
@@ -492,11 +492,11 @@ static void test_extended_pointer_below_0x100_is_reported(void **state)
 static void test_capability_past_end_is_reported(void **state)
 {
 	(void)state;
-	struct cfgb b;
+	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
-	cfgb_init(&b, 0x1234, 0x5678, 0, 0);
-	cfgb_cap(&b, 0x40, 0x01);
-	cfgb_cap(&b, 0xfc, 0x11); /* MSI-X needs 12 bytes: 0xfc + 12 > 0x100 */
+	hqio_cfgb_init(&b, 0x1234, 0x5678, 0, 0);
+	hqio_cfgb_cap(&b, 0x40, 0x01);
+	hqio_cfgb_cap(&b, 0xfc, 0x11); /* MSI-X needs 12 bytes: 0xfc + 12 > 0x100 */
 	assert_int_equal(hqio_pci_decode(b.cfg, 256, NULL, i, NULL), -EBADMSG);
 	assert_int_equal(i->std.defect, HQIO_CAP_PTR_PAST_END);
 	assert_int_equal(i->std.n, 1);
@@ -507,11 +507,11 @@ static void test_capability_past_end_is_reported(void **state)
 static void test_extended_capability_past_end_is_reported(void **state)
 {
 	(void)state;
-	struct cfgb b;
+	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
 	build_nvme(&b);
-	cfgb_w32(&b, 0x148, 0xfe00000e);  /* ARI -> 0xfe0 */
-	cfgb_w32(&b, 0xfe0, 0x00010010);  /* SR-IOV needs 0x40 bytes */
+	hqio_cfgb_w32(&b, 0x148, 0xfe00000e);  /* ARI -> 0xfe0 */
+	hqio_cfgb_w32(&b, 0xfe0, 0x00010010);  /* SR-IOV needs 0x40 bytes */
 	assert_int_equal(hqio_pci_decode(b.cfg, 4096, NULL, i, NULL), -EBADMSG);
 	assert_int_equal(i->ext.defect, HQIO_CAP_PTR_PAST_END);
 	free(i);
@@ -520,7 +520,7 @@ static void test_extended_capability_past_end_is_reported(void **state)
 static void test_broken_chain_id_ff_is_reported(void **state)
 {
 	(void)state;
-	struct cfgb b;
+	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
 	build_nic(&b);
 	b.cfg[0xe0] = 0xff; /* PCIe capability ID reads 0xff */
@@ -533,7 +533,7 @@ static void test_broken_chain_id_ff_is_reported(void **state)
 static void test_truncated_64_byte_image_marks_caps_unreadable(void **state)
 {
 	(void)state;
-	struct cfgb b;
+	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
 	struct hqio_error err = {0};
 	build_nic(&b);
@@ -549,7 +549,7 @@ static void test_truncated_64_byte_image_marks_caps_unreadable(void **state)
 static void test_truncated_mid_list_keeps_what_was_read(void **state)
 {
 	(void)state;
-	struct cfgb b;
+	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
 	build_nic(&b);
 	/* 0xd8 bytes: PM (0xc8) and MSI (0xd0) readable, PCIe at 0xe0 is not */
@@ -564,7 +564,7 @@ static void test_truncated_mid_list_keeps_what_was_read(void **state)
 static void test_256_byte_image_of_pcie_device_is_not_an_error(void **state)
 {
 	(void)state;
-	struct cfgb b;
+	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
 	build_nvme(&b);
 	assert_int_equal(hqio_pci_decode(b.cfg, 256, NULL, i, NULL), 0);
@@ -577,7 +577,7 @@ static void test_256_byte_image_of_pcie_device_is_not_an_error(void **state)
 static void test_truncated_extended_list_is_reported(void **state)
 {
 	(void)state;
-	struct cfgb b;
+	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
 	build_nvme(&b);
 	assert_int_equal(hqio_pci_decode(b.cfg, 0x142, NULL, i, NULL), -ENODATA);
@@ -616,7 +616,7 @@ static void test_all_ones_is_absent_device(void **state)
 static void test_misaligned_pointer_is_masked_and_flagged(void **state)
 {
 	(void)state;
-	struct cfgb b;
+	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
 	build_nic(&b);
 	b.cfg[0x34] = 0xcb; /* 0xc8 with reserved bits set */
@@ -649,20 +649,20 @@ static void test_walker_survives_every_single_byte_pointer(void **state)
 
 /* ---- SR-IOV VFs ---------------------------------------------------- */
 
-static void build_vf(struct cfgb *b)
+static void build_vf(struct hqio_cfgb *b)
 {
-	cfgb_init(b, 0xffff, 0xffff, 0x010802, 0x00);
-	cfgb_cap(b, 0x40, 0x10);
-	cfgb_w16(b, 0x42, 0x0002);
-	cfgb_w32(b, 0x44, 0x10008000);
-	cfgb_cap(b, 0x60, 0x11);
-	cfgb_w16(b, 0x62, 0x0003);
+	hqio_cfgb_init(b, 0xffff, 0xffff, 0x010802, 0x00);
+	hqio_cfgb_cap(b, 0x40, 0x10);
+	hqio_cfgb_w16(b, 0x42, 0x0002);
+	hqio_cfgb_w32(b, 0x44, 0x10008000);
+	hqio_cfgb_cap(b, 0x60, 0x11);
+	hqio_cfgb_w16(b, 0x62, 0x0003);
 }
 
 static void test_vf_recognised_and_ids_from_pf(void **state)
 {
 	(void)state;
-	struct cfgb pfb, vfb;
+	struct hqio_cfgb pfb, vfb;
 	struct hqio_pci_info *pf = info_new(), *vf = info_new();
 	build_nvme(&pfb);
 	build_vf(&vfb);
@@ -712,9 +712,9 @@ static void test_vf_routing_id_uses_offset_and_stride(void **state)
 static void test_all_ones_ids_without_pcie_is_not_a_vf(void **state)
 {
 	(void)state;
-	struct cfgb b;
+	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
-	cfgb_init(&b, 0xffff, 0xffff, 0, 0);
+	hqio_cfgb_init(&b, 0xffff, 0xffff, 0, 0);
 	assert_int_equal(hqio_pci_decode(b.cfg, 256, NULL, i, NULL), 0);
 	assert_false(hqio_pci_looks_like_vf(i));
 	free(i);

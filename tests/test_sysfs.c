@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
-#include "cfgbuild.h"
+#include "hqio/cfgbuild.h"
 #include "sysfs.h"
 
 static char root[256];
@@ -38,7 +38,7 @@ static void write_file(const char *path, const void *data, size_t len)
 	fclose(f);
 }
 
-static void make_dev(const char *rel, const char *bdf, const struct cfgb *b, size_t len)
+static void make_dev(const char *rel, const char *bdf, const struct hqio_cfgb *b, size_t len)
 {
 	char path[512];
 	sh("mkdir -p %s/devices/%s", root, rel);
@@ -50,24 +50,24 @@ static void make_dev(const char *rel, const char *bdf, const struct cfgb *b, siz
 static int setup(void **state)
 {
 	(void)state;
-	struct cfgb b;
+	struct hqio_cfgb b;
 	snprintf(root, sizeof(root), "/tmp/hqio-sysfs-test-%d", (int)getpid());
 	sh("rm -rf %s && mkdir -p %s/bus/pci/devices %s/kernel/iommu_groups/3 %s/kernel/iommu_groups/4 "
 	   "%s/bus/pci/drivers/vfio-pci",
 	   root, root, root, root, root);
 	/* root port 00:1c.0 -> bus 1 */
-	cfgb_init(&b, 0x8086, 0x7c10, 0x060400, 0x01);
-	cfgb_w8(&b, 0x19, 1);
-	cfgb_w8(&b, 0x1a, 1);
+	hqio_cfgb_init(&b, 0x8086, 0x7c10, 0x060400, 0x01);
+	hqio_cfgb_w8(&b, 0x19, 1);
+	hqio_cfgb_w8(&b, 0x1a, 1);
 	make_dev("pci0000:00/0000:00:1c.0", "0000:00:1c.0", &b, 4096);
 	sh("ln -s ../../../../kernel/iommu_groups/3 %s/devices/pci0000:00/0000:00:1c.0/iommu_group", root);
 	/* endpoint 01:00.0 with FLR */
-	cfgb_init(&b, 0x1b36, 0x0010, 0x010802, 0);
-	cfgb_cap(&b, 0x40, 0x10);
-	cfgb_w16(&b, 0x42, 0x0002);
-	cfgb_w32(&b, 0x44, 0x10000000);
-	cfgb_cap(&b, 0x60, 0x11);
-	cfgb_w32(&b, 0x10, 0xfe800004);
+	hqio_cfgb_init(&b, 0x1b36, 0x0010, 0x010802, 0);
+	hqio_cfgb_cap(&b, 0x40, 0x10);
+	hqio_cfgb_w16(&b, 0x42, 0x0002);
+	hqio_cfgb_w32(&b, 0x44, 0x10000000);
+	hqio_cfgb_cap(&b, 0x60, 0x11);
+	hqio_cfgb_w32(&b, 0x10, 0xfe800004);
 	make_dev("pci0000:00/0000:00:1c.0/0000:01:00.0", "0000:01:00.0", &b, 4096);
 	char p[512];
 	snprintf(p, sizeof(p), "%s/devices/pci0000:00/0000:00:1c.0/0000:01:00.0/resource", root);
@@ -86,11 +86,11 @@ static int setup(void **state)
 	sh("ln -s ../../../../../bus/pci/drivers/vfio-pci %s/devices/pci0000:00/0000:00:1c.0/0000:01:00.0/driver",
 	   root);
 	/* a VF 01:00.1 pointing at its PF */
-	cfgb_init(&b, 0xffff, 0xffff, 0x010802, 0);
+	hqio_cfgb_init(&b, 0xffff, 0xffff, 0x010802, 0);
 	make_dev("pci0000:00/0000:00:1c.0/0000:01:00.1", "0000:01:00.1", &b, 4096);
 	sh("ln -s ../0000:01:00.0 %s/devices/pci0000:00/0000:00:1c.0/0000:01:00.1/physfn", root);
 	/* a legacy device on the root bus with an old kernel's `reset` only */
-	cfgb_init(&b, 0x10ec, 0x8139, 0x020000, 0);
+	hqio_cfgb_init(&b, 0x10ec, 0x8139, 0x020000, 0);
 	make_dev("pci0000:00/0000:00:03.0", "0000:00:03.0", &b, 256);
 	snprintf(p, sizeof(p), "%s/devices/pci0000:00/0000:00:03.0/reset", root);
 	write_file(p, "", 0);

@@ -7,6 +7,7 @@
 #include "names.h"
 #include "sysfs.h"
 
+#include "hqio/cfgbuild.h"
 #include "hqio/inspect.h"
 
 #include <errno.h>
@@ -108,6 +109,128 @@ static void demo_malformed(const struct hqio_system *sys)
 	free(cfg);
 }
 
+/* Reference machine: the device kinds hqio must judge, built in memory. */
+struct ref_dev {
+	uint8_t bus, dev;
+	int group;
+	const char *what;
+	void (*build)(struct hqio_cfgb *b);
+};
+
+static void ref_host_bridge(struct hqio_cfgb *b)
+{
+	hqio_cfgb_init(b, 0x8086, 0x29c0, 0x060000, 0);
+}
+
+static void ref_root_port(struct hqio_cfgb *b, uint8_t sec)
+{
+	hqio_cfgb_init(b, 0x8086, 0x29c8, 0x060400, HQIO_PCI_HEADER_TYPE_BRIDGE);
+	hqio_cfgb_w8(b, HQIO_PCI_SECONDARY_BUS, sec);
+	hqio_cfgb_w8(b, HQIO_PCI_SUBORDINATE_BUS, (uint8_t)(sec + 1));
+	hqio_cfgb_cap(b, 0x40, HQIO_PCI_CAP_ID_EXP);
+	hqio_cfgb_w16(b, 0x40 + HQIO_PCI_EXP_FLAGS, 0x0042); /* v2 root port */
+	hqio_cfgb_ext(b, 0x100, HQIO_PCI_EXT_CAP_ID_ACS, 1);
+	hqio_cfgb_w16(b, 0x100 + HQIO_PCI_ACS_CAP, 0x001f);
+	hqio_cfgb_w16(b, 0x100 + HQIO_PCI_ACS_CTRL, HQIO_PCI_ACS_ISOLATION);
+}
+
+static void ref_rp1(struct hqio_cfgb *b)
+{
+	ref_root_port(b, 1);
+}
+
+static void ref_rp2(struct hqio_cfgb *b)
+{
+	ref_root_port(b, 2);
+}
+
+static void ref_nvme(struct hqio_cfgb *b)
+{
+	hqio_cfgb_init(b, 0x1b36, 0x0010, 0x010802, 0);
+	hqio_cfgb_cap(b, 0x40, HQIO_PCI_CAP_ID_PM);
+	hqio_cfgb_w16(b, 0x40 + HQIO_PCI_PM_CTRL, HQIO_PCI_PM_CTRL_NO_SOFT_RESET);
+	hqio_cfgb_cap(b, 0x60, HQIO_PCI_CAP_ID_MSIX);
+	hqio_cfgb_w16(b, 0x60 + HQIO_PCI_MSIX_FLAGS, 64); /* 65 vectors */
+	hqio_cfgb_cap(b, 0x80, HQIO_PCI_CAP_ID_EXP);
+	hqio_cfgb_w16(b, 0x80 + HQIO_PCI_EXP_FLAGS, 0x0002);
+	hqio_cfgb_w32(b, 0x80 + HQIO_PCI_EXP_DEVCAP, HQIO_PCI_EXP_DEVCAP_FLR);
+	hqio_cfgb_ext(b, 0x100, HQIO_PCI_EXT_CAP_ID_ATS, 1);
+	hqio_cfgb_w16(b, 0x100 + HQIO_PCI_ATS_CTRL, HQIO_PCI_ATS_CTRL_ENABLE);
+}
+
+static void ref_pcie_to_pci(struct hqio_cfgb *b)
+{
+	hqio_cfgb_init(b, 0x1b36, 0x000e, 0x060400, HQIO_PCI_HEADER_TYPE_BRIDGE);
+	hqio_cfgb_w8(b, HQIO_PCI_SECONDARY_BUS, 3);
+	hqio_cfgb_w8(b, HQIO_PCI_SUBORDINATE_BUS, 3);
+	hqio_cfgb_cap(b, 0x40, HQIO_PCI_CAP_ID_EXP);
+	hqio_cfgb_w16(b, 0x40 + HQIO_PCI_EXP_FLAGS, 0x0072); /* PCIe-to-PCI bridge */
+}
+
+static void ref_legacy_nic(struct hqio_cfgb *b)
+{
+	hqio_cfgb_init(b, 0x10ec, 0x8139, 0x020000, 0);
+	hqio_cfgb_w32(b, HQIO_PCI_BASE_ADDRESS_0, 0xc001);
+	hqio_cfgb_w8(b, HQIO_PCI_INTERRUPT_PIN, 1);
+}
+
+static void ref_igpu(struct hqio_cfgb *b)
+{
+	hqio_cfgb_init(b, 0x8086, 0x0412, 0x030000, 0);
+	hqio_cfgb_cap(b, 0x90, HQIO_PCI_CAP_ID_MSI);
+	hqio_cfgb_cap(b, 0xd0, HQIO_PCI_CAP_ID_PM);
+	hqio_cfgb_cap(b, 0xa4, HQIO_PCI_CAP_ID_AF);
+	hqio_cfgb_w8(b, 0xa4 + HQIO_PCI_AF_CAP, HQIO_PCI_AF_CAP_TP | HQIO_PCI_AF_CAP_FLR);
+	hqio_cfgb_cap(b, 0x40, HQIO_PCI_CAP_ID_EXP);
+	hqio_cfgb_w16(b, 0x40 + HQIO_PCI_EXP_FLAGS, 0x0092); /* RC integrated endpoint */
+	hqio_cfgb_w16(b, 0x40 + HQIO_PCI_EXP_DEVCTL, HQIO_PCI_EXP_DEVCTL_NOSNOOP_EN);
+}
+
+static void demo_reference(const struct hqio_names *names)
+{
+	static const struct ref_dev devs[] = {
+		{0, 0x00, 0, "host bridge", ref_host_bridge},
+		{0, 0x02, 1, "integrated GPU, AF FLR, No Snoop on", ref_igpu},
+		{0, 0x1c, 2, "root port with ACS", ref_rp1},
+		{1, 0x00, 3, "NVMe, FLR, MSI-X, ATS on", ref_nvme},
+		{0, 0x1d, 4, "root port with ACS", ref_rp2},
+		{2, 0x00, 5, "PCIe-to-PCI bridge", ref_pcie_to_pci},
+		{3, 0x01, 5, "conventional NIC, INTx only", ref_legacy_nic},
+	};
+	struct hqio_system sys = {0};
+	struct hqio_pci_node *node = calloc(1, sizeof(*node));
+	struct hqio_assessment *a = malloc(sizeof(*a));
+	struct hqio_cfgb *b = malloc(sizeof(*b));
+
+	step(3, "the same judgement on a reference machine built in memory");
+	printf("Device kinds this machine lacks: FLR and AF FLR, ATS, No Snoop, a legacy\n"
+	       "device whose IOMMU group it shares with its PCIe-to-PCI bridge.\n\n");
+	for (size_t i = 0; node && a && b && i < sizeof(devs) / sizeof(devs[0]); i++) {
+		memset(node, 0, sizeof(*node));
+		devs[i].build(b);
+		memcpy(node->cfg, b->cfg, sizeof(node->cfg));
+		node->cfg_len = HQIO_PCI_CFG_EXP_SIZE;
+		node->bdf = (struct hqio_bdf){.bus = devs[i].bus, .dev = devs[i].dev};
+		node->iommu_known = true;
+		node->iommu_group = devs[i].group;
+		if (!hqio_system_add(&sys, node))
+			break;
+	}
+	if (node && a && b && hqio_system_decode(&sys, NULL) == 0) {
+		for (size_t i = 0; i < sys.n; i++) {
+			hqio_assess(&sys, &sys.nodes[i], a);
+			summary_line(names, &sys.nodes[i], a);
+			for (unsigned k = 0; k < a->n_reasons; k++)
+				if (a->reasons[k].level == HQIO_LEVEL_NOTE)
+					printf("      %-8s %s\n", "note", a->reasons[k].text);
+		}
+	}
+	hqio_system_free(&sys);
+	free(node);
+	free(a);
+	free(b);
+}
+
 int cmd_demo(int argc, char **argv)
 {
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
@@ -125,6 +248,7 @@ int cmd_demo(int argc, char **argv)
 	int rc = demo_inspect(&sys, &names);
 	if (rc == 0)
 		demo_malformed(&sys);
+	demo_reference(&names);
 	printf("\nMore steps (reset, interrupts, DMA, memory types, holes, audio) arrive as they land.\n");
 	hqio_system_free(&sys);
 	hqio_names_free(&names);

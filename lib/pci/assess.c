@@ -124,7 +124,7 @@ static void eval_bus_reset(const struct hqio_system *sys, const struct hqio_pci_
 		set_reset(r, HQIO_YES,
 			  "bridge %s; also resets %u other function(s), all in the same IOMMU group", b,
 			  r->n_affected);
-	else if (!n->sysfs)
+	else if (!n->iommu_known)
 		set_reset(r, HQIO_UNKNOWN,
 			  "bridge %s; also resets %u other function(s): usable only if they go to the "
 			  "same owner",
@@ -310,13 +310,21 @@ static void judge(const struct hqio_system *sys, const struct hqio_pci_node *n,
 
 	if (n->decode_rc == -EBADMSG)
 		reason(a, HQIO_LEVEL_UNSAFE, "malformed configuration space: %s", n->decode_msg);
-	if (in->header_type == HQIO_PCI_HEADER_TYPE_BRIDGE)
+	/* Functions that are never assigned get that one reason, not a list of
+	 * what else they lack. */
+	if (in->header_type == HQIO_PCI_HEADER_TYPE_BRIDGE) {
 		reason(a, HQIO_LEVEL_UNSAFE, "a bridge (type 1 header): only endpoints are assignable");
-	else if (in->header_type != HQIO_PCI_HEADER_TYPE_NORMAL)
+		return;
+	}
+	if (in->header_type != HQIO_PCI_HEADER_TYPE_NORMAL) {
 		reason(a, HQIO_LEVEL_UNSAFE, "header type %u: only type 0 functions are assignable",
 		       in->header_type);
-	else if ((in->class_code >> 8) == HQIO_PCI_CLASS_BRIDGE_HOST)
+		return;
+	}
+	if ((in->class_code >> 8) == HQIO_PCI_CLASS_BRIDGE_HOST) {
 		reason(a, HQIO_LEVEL_UNSAFE, "a host bridge: a platform resource, not a device to assign");
+		return;
+	}
 
 	if (n->cfg_size && n->cfg_len < n->cfg_size)
 		reason(a, HQIO_LEVEL_DEGRADED,
