@@ -23,12 +23,16 @@ static void build_pcie(uint8_t *c)
 	put32(c, 0x04, 0x00100000); /* Status: capability list */
 	put32(c, 0x08, 0x01080200);
 	c[0x34] = 0x40;
-	c[0x40] = 0x01; c[0x41] = 0x50;           /* PM */
-	c[0x50] = 0x05; c[0x51] = 0x70;           /* MSI */
-	c[0x70] = 0x10; c[0x71] = 0xb0;           /* PCIe */
-	c[0xb0] = 0x11; c[0xb1] = 0x00;           /* MSI-X */
+	c[0x40] = 0x01;
+	c[0x41] = 0x50; /* PM */
+	c[0x50] = 0x05;
+	c[0x51] = 0x70; /* MSI */
+	c[0x70] = 0x10;
+	c[0x71] = 0xb0; /* PCIe */
+	c[0xb0] = 0x11;
+	c[0xb1] = 0x00; /* MSI-X */
 	uint16_t off = 0x100;
-	for (int i = 0; i < 60; i++) {            /* 60 extended capabilities */
+	for (int i = 0; i < 60; i++) { /* 60 extended capabilities */
 		uint16_t next = i == 59 ? 0 : (uint16_t)(off + 0x40);
 		put32(c, off, (uint32_t)(1 + i % 0x30) | 1u << 16 | (uint32_t)next << 20);
 		off = next;

@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct hqio_system sys = {0};
+	struct hqio_system sys = { 0 };
 	struct hqio_pci_node *node = calloc(1, sizeof(*node));
 	struct hqio_assessment *a = malloc(sizeof(*a));
 	struct hqio_error err;

@@ -205,7 +205,8 @@ int hqio_sysfs_read(const char *dir, const struct hqio_bdf *only, size_t n_only,
 			hqio_bdf_format(only[i], name, sizeof(name));
 			snprintf(path, sizeof(path), "%s/%s", dir, name);
 			if (access(path, F_OK) != 0)
-				return hqio_error_set(err, -ENOENT, "no PCI device %s in %s", name, dir);
+				return hqio_error_set(err, -ENOENT, "no PCI device %s in %s", name,
+						      dir);
 		}
 	}
 	/* Read all devices even when a few were asked for: topology, bus

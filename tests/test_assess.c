@@ -21,7 +21,7 @@ static struct hqio_pci_node *add(struct hqio_system *sys, const struct hqio_cfgb
 	assert_non_null(n);
 	memcpy(n->cfg, b->cfg, sizeof(n->cfg));
 	n->cfg_len = len;
-	n->bdf = (struct hqio_bdf){.bus = bus, .dev = dev, .fn = fn};
+	n->bdf = (struct hqio_bdf){ .bus = bus, .dev = dev, .fn = fn };
 	struct hqio_pci_node *r = hqio_system_add(sys, n);
 	assert_non_null(r);
 	free(n);
@@ -30,7 +30,8 @@ static struct hqio_pci_node *add(struct hqio_system *sys, const struct hqio_cfgb
 
 static struct hqio_pci_node *get(struct hqio_system *sys, uint8_t bus, uint8_t dev, uint8_t fn)
 {
-	struct hqio_pci_node *n = hqio_system_find(sys, (struct hqio_bdf){.bus = bus, .dev = dev, .fn = fn});
+	struct hqio_pci_node *n =
+		hqio_system_find(sys, (struct hqio_bdf){ .bus = bus, .dev = dev, .fn = fn });
 	assert_non_null(n);
 	return n;
 }
@@ -108,13 +109,13 @@ static void build_dump_system(struct hqio_system *sys, bool flr, bool acs)
 static void test_dump_topology_finds_parent_bridge(void **state)
 {
 	(void)state;
-	struct hqio_system sys = {0};
+	struct hqio_system sys = { 0 };
 	build_dump_system(&sys, true, true);
 	struct hqio_pci_node *ep = get(&sys, 1, 0, 0), *rp = get(&sys, 0, 0x1c, 0);
 	assert_true(ep->parent_known);
 	assert_false(ep->on_root_bus);
 	assert_int_equal(ep->parent.dev, 0x1c);
-	assert_true(rp->on_root_bus); /* root port: on a root bus by definition */
+	assert_true(rp->on_root_bus);		      /* root port: on a root bus by definition */
 	assert_true(get(&sys, 0, 0, 0)->on_root_bus); /* host bridge on bus 0 */
 	hqio_system_free(&sys);
 }
@@ -122,7 +123,7 @@ static void test_dump_topology_finds_parent_bridge(void **state)
 static void test_flr_pm_bus_methods_with_reasons(void **state)
 {
 	(void)state;
-	struct hqio_system sys = {0};
+	struct hqio_system sys = { 0 };
 	build_dump_system(&sys, true, true);
 	struct hqio_assessment *a = assess(&sys, get(&sys, 1, 0, 0));
 	assert_int_equal(a->resets[HQIO_RESET_FLR].usable, HQIO_YES);
@@ -145,7 +146,7 @@ static void test_flr_pm_bus_methods_with_reasons(void **state)
 static void test_sysfs_isolated_flr_device_is_ready(void **state)
 {
 	(void)state;
-	struct hqio_system sys = {0};
+	struct hqio_system sys = { 0 };
 	build_dump_system(&sys, true, true);
 	for (size_t i = 0; i < sys.n; i++) {
 		sys.nodes[i].sysfs = true;
@@ -167,7 +168,7 @@ static void test_sysfs_isolated_flr_device_is_ready(void **state)
 static void test_linux_reset_method_difference_is_noted(void **state)
 {
 	(void)state;
-	struct hqio_system sys = {0};
+	struct hqio_system sys = { 0 };
 	build_dump_system(&sys, true, true);
 	struct hqio_pci_node *ep = get(&sys, 1, 0, 0);
 	ep->reset_method_known = true;
@@ -183,13 +184,13 @@ static void test_linux_reset_method_difference_is_noted(void **state)
 static void test_no_reset_method_is_unsafe(void **state)
 {
 	(void)state;
-	struct hqio_system sys = {0};
+	struct hqio_system sys = { 0 };
 	struct hqio_cfgb b;
 	host_bridge(&b);
 	add(&sys, &b, 256, 0, 0, 0);
 	endpoint(&b, false, false, 0);
 	hqio_cfgb_w16(&b, 0x44, 0x0008); /* NoSoftRst+ */
-	add(&sys, &b, 4096, 0, 3, 0); /* on the root bus: no bus reset */
+	add(&sys, &b, 4096, 0, 3, 0);	 /* on the root bus: no bus reset */
 	hqio_system_decode(&sys, NULL);
 	struct hqio_assessment *a = assess(&sys, get(&sys, 0, 3, 0));
 	for (int k = 0; k < HQIO_RESET_COUNT; k++)
@@ -206,7 +207,7 @@ static void test_no_reset_method_is_unsafe(void **state)
 static void test_bus_reset_only_device_is_degraded(void **state)
 {
 	(void)state;
-	struct hqio_system sys = {0};
+	struct hqio_system sys = { 0 };
 	struct hqio_cfgb b;
 	root_port(&b, 1, true);
 	add(&sys, &b, 4096, 0, 0x1c, 0);
@@ -224,7 +225,7 @@ static void test_bus_reset_only_device_is_degraded(void **state)
 static void test_conventional_intx_device_behind_bridge(void **state)
 {
 	(void)state;
-	struct hqio_system sys = {0};
+	struct hqio_system sys = { 0 };
 	struct hqio_cfgb b;
 	root_port(&b, 1, true);
 	add(&sys, &b, 4096, 0, 0x1c, 0);
@@ -261,7 +262,7 @@ static void test_conventional_intx_device_behind_bridge(void **state)
 static void test_host_bridge_is_unsafe(void **state)
 {
 	(void)state;
-	struct hqio_system sys = {0};
+	struct hqio_system sys = { 0 };
 	struct hqio_cfgb b;
 	host_bridge(&b);
 	add(&sys, &b, 256, 0, 0, 0);
@@ -295,7 +296,7 @@ static void build_mfd_system(struct hqio_system *sys, int group0, int group1)
 static void test_bus_reset_shared_with_same_group_is_usable(void **state)
 {
 	(void)state;
-	struct hqio_system sys = {0};
+	struct hqio_system sys = { 0 };
 	build_mfd_system(&sys, 7, 7);
 	struct hqio_assessment *a = assess(&sys, get(&sys, 2, 0, 0));
 	assert_int_equal(a->resets[HQIO_RESET_BUS].usable, HQIO_YES);
@@ -312,7 +313,7 @@ static void test_bus_reset_shared_with_same_group_is_usable(void **state)
 static void test_bus_reset_shared_with_other_owner_is_refused(void **state)
 {
 	(void)state;
-	struct hqio_system sys = {0};
+	struct hqio_system sys = { 0 };
 	build_mfd_system(&sys, 7, 8);
 	struct hqio_assessment *a = assess(&sys, get(&sys, 2, 0, 0));
 	assert_int_equal(a->resets[HQIO_RESET_BUS].usable, HQIO_NO);
@@ -325,7 +326,7 @@ static void test_bus_reset_shared_with_other_owner_is_refused(void **state)
 static void test_no_iommu_group_is_unsafe(void **state)
 {
 	(void)state;
-	struct hqio_system sys = {0};
+	struct hqio_system sys = { 0 };
 	build_mfd_system(&sys, -1, -1);
 	struct hqio_assessment *a = assess(&sys, get(&sys, 2, 0, 0));
 	assert_int_equal(a->iommu_group, -1);
@@ -338,7 +339,7 @@ static void test_no_iommu_group_is_unsafe(void **state)
 static void test_missing_acs_on_root_port_degrades_a_dump(void **state)
 {
 	(void)state;
-	struct hqio_system sys = {0};
+	struct hqio_system sys = { 0 };
 	build_dump_system(&sys, true, false);
 	struct hqio_assessment *a = assess(&sys, get(&sys, 1, 0, 0));
 	assert_int_equal(a->acs_path_ok, HQIO_NO);
@@ -352,7 +353,7 @@ static void test_missing_acs_on_root_port_degrades_a_dump(void **state)
 static void test_unprivileged_read_is_reported_not_absent(void **state)
 {
 	(void)state;
-	struct hqio_system sys = {0};
+	struct hqio_system sys = { 0 };
 	struct hqio_cfgb b;
 	endpoint(&b, true, true, 0);
 	struct hqio_pci_node *n = add(&sys, &b, 64, 0, 3, 0);
@@ -374,7 +375,7 @@ static void test_unprivileged_read_is_reported_not_absent(void **state)
 static void test_vf_takes_ids_from_pf_in_system(void **state)
 {
 	(void)state;
-	struct hqio_system sys = {0};
+	struct hqio_system sys = { 0 };
 	struct hqio_cfgb b;
 	root_port(&b, 1, true);
 	add(&sys, &b, 4096, 0, 0x1c, 0);
@@ -407,7 +408,7 @@ static void test_vf_takes_ids_from_pf_in_system(void **state)
 static void test_malformed_device_is_unsafe(void **state)
 {
 	(void)state;
-	struct hqio_system sys = {0};
+	struct hqio_system sys = { 0 };
 	struct hqio_cfgb b;
 	endpoint(&b, true, true, 0);
 	b.cfg[0x81] = 0x40; /* PCIe -> PM: loop */
@@ -423,7 +424,7 @@ static void test_malformed_device_is_unsafe(void **state)
 static void test_absent_device_is_unsafe_not_crash(void **state)
 {
 	(void)state;
-	struct hqio_system sys = {0};
+	struct hqio_system sys = { 0 };
 	struct hqio_cfgb b;
 	memset(b.cfg, 0xff, sizeof(b.cfg));
 	add(&sys, &b, 4096, 0, 3, 0);

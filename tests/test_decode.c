@@ -31,36 +31,36 @@ static struct hqio_pci_info *info_new(void)
 static void build_nic(struct hqio_cfgb *b)
 {
 	hqio_cfgb_init(b, 0x8086, 0x10d3, 0x020000, 0x00);
-	hqio_cfgb_w16(b, 0x04, 0x0507);        /* IO MEM MASTER INTX_DISABLE */
+	hqio_cfgb_w16(b, 0x04, 0x0507); /* IO MEM MASTER INTX_DISABLE */
 	hqio_cfgb_w8(b, 0x08, 0x00);
-	hqio_cfgb_w32(b, 0x10, 0xfebc0000);    /* BAR0 mem32 */
-	hqio_cfgb_w32(b, 0x14, 0xfeb00000);    /* BAR1 mem32 */
-	hqio_cfgb_w32(b, 0x18, 0x0000c001);    /* BAR2 io 0xc000 */
-	hqio_cfgb_w32(b, 0x1c, 0xfebd0008);    /* BAR3 mem32 prefetchable */
+	hqio_cfgb_w32(b, 0x10, 0xfebc0000); /* BAR0 mem32 */
+	hqio_cfgb_w32(b, 0x14, 0xfeb00000); /* BAR1 mem32 */
+	hqio_cfgb_w32(b, 0x18, 0x0000c001); /* BAR2 io 0xc000 */
+	hqio_cfgb_w32(b, 0x1c, 0xfebd0008); /* BAR3 mem32 prefetchable */
 	hqio_cfgb_w16(b, 0x2c, 0x8086);
 	hqio_cfgb_w16(b, 0x2e, 0x0000);
-	hqio_cfgb_w32(b, 0x30, 0xfeb40001);    /* ROM enabled */
+	hqio_cfgb_w32(b, 0x30, 0xfeb40001); /* ROM enabled */
 	hqio_cfgb_w8(b, 0x3c, 11);
-	hqio_cfgb_w8(b, 0x3d, 1);              /* INTA */
-	hqio_cfgb_cap(b, 0xc8, 0x01);          /* PM */
-	hqio_cfgb_w16(b, 0xca, 0xc823);        /* v3, D1-, D2-, PME from D3hot+D3cold */
-	hqio_cfgb_w16(b, 0xcc, 0x0000);        /* D0, NoSoftRst- */
-	hqio_cfgb_cap(b, 0xd0, 0x05);          /* MSI */
-	hqio_cfgb_w16(b, 0xd2, 0x0080);        /* 64-bit, 1 vector, disabled */
-	hqio_cfgb_cap(b, 0xe0, 0x10);          /* PCIe */
-	hqio_cfgb_w16(b, 0xe2, 0x0002);        /* v2, endpoint */
-	hqio_cfgb_w32(b, 0xe4, 0x00008cc1);    /* MPS 256 supported, no FLR */
-	hqio_cfgb_w16(b, 0xe8, 0x2810);        /* RO+, MPS 128, NoSnoop+, MRRS 512 */
+	hqio_cfgb_w8(b, 0x3d, 1);	    /* INTA */
+	hqio_cfgb_cap(b, 0xc8, 0x01);	    /* PM */
+	hqio_cfgb_w16(b, 0xca, 0xc823);	    /* v3, D1-, D2-, PME from D3hot+D3cold */
+	hqio_cfgb_w16(b, 0xcc, 0x0000);	    /* D0, NoSoftRst- */
+	hqio_cfgb_cap(b, 0xd0, 0x05);	    /* MSI */
+	hqio_cfgb_w16(b, 0xd2, 0x0080);	    /* 64-bit, 1 vector, disabled */
+	hqio_cfgb_cap(b, 0xe0, 0x10);	    /* PCIe */
+	hqio_cfgb_w16(b, 0xe2, 0x0002);	    /* v2, endpoint */
+	hqio_cfgb_w32(b, 0xe4, 0x00008cc1); /* MPS 256 supported, no FLR */
+	hqio_cfgb_w16(b, 0xe8, 0x2810);	    /* RO+, MPS 128, NoSnoop+, MRRS 512 */
 	hqio_cfgb_w16(b, 0xea, 0x0000);
-	hqio_cfgb_w32(b, 0xec, 0x00000c11);    /* 2.5GT/s x1 */
-	hqio_cfgb_w16(b, 0xf2, 0x0011);        /* 2.5GT/s x1 */
-	hqio_cfgb_cap(b, 0xa0, 0x11);          /* MSI-X */
-	hqio_cfgb_w16(b, 0xa2, 0x0004);        /* 5 entries */
-	hqio_cfgb_w32(b, 0xa4, 0x00000003);    /* table BAR3 + 0 */
-	hqio_cfgb_w32(b, 0xa8, 0x00002003);    /* PBA BAR3 + 0x2000 */
-	hqio_cfgb_ext(b, 0x100, 0x0001, 1);    /* AER */
-	hqio_cfgb_w32(b, 0x104, 0x00100000);   /* uncorrectable status: UR */
-	hqio_cfgb_ext(b, 0x140, 0x0003, 1);    /* DSN */
+	hqio_cfgb_w32(b, 0xec, 0x00000c11);  /* 2.5GT/s x1 */
+	hqio_cfgb_w16(b, 0xf2, 0x0011);	     /* 2.5GT/s x1 */
+	hqio_cfgb_cap(b, 0xa0, 0x11);	     /* MSI-X */
+	hqio_cfgb_w16(b, 0xa2, 0x0004);	     /* 5 entries */
+	hqio_cfgb_w32(b, 0xa4, 0x00000003);  /* table BAR3 + 0 */
+	hqio_cfgb_w32(b, 0xa8, 0x00002003);  /* PBA BAR3 + 0x2000 */
+	hqio_cfgb_ext(b, 0x100, 0x0001, 1);  /* AER */
+	hqio_cfgb_w32(b, 0x104, 0x00100000); /* uncorrectable status: UR */
+	hqio_cfgb_ext(b, 0x140, 0x0003, 1);  /* DSN */
 	hqio_cfgb_w32(b, 0x144, 0x12345678);
 	hqio_cfgb_w32(b, 0x148, 0x9abcdef0);
 }
@@ -72,34 +72,34 @@ static void build_nvme(struct hqio_cfgb *b)
 	hqio_cfgb_init(b, 0x1b36, 0x0010, 0x010802, 0x00);
 	hqio_cfgb_w16(b, 0x04, 0x0006);
 	hqio_cfgb_w8(b, 0x08, 0x02);
-	hqio_cfgb_w32(b, 0x10, 0xfe800004);    /* BAR0 mem64 low */
-	hqio_cfgb_w32(b, 0x14, 0x00000001);    /* upper: 0x1_fe800000 */
+	hqio_cfgb_w32(b, 0x10, 0xfe800004); /* BAR0 mem64 low */
+	hqio_cfgb_w32(b, 0x14, 0x00000001); /* upper: 0x1_fe800000 */
 	hqio_cfgb_w8(b, 0x3d, 1);
 	hqio_cfgb_cap(b, 0x40, 0x01);
 	hqio_cfgb_w16(b, 0x42, 0x0003);
-	hqio_cfgb_w16(b, 0x44, 0x0008);        /* NoSoftRst+ */
+	hqio_cfgb_w16(b, 0x44, 0x0008); /* NoSoftRst+ */
 	hqio_cfgb_cap(b, 0x60, 0x11);
-	hqio_cfgb_w16(b, 0x62, 0x8040);        /* enabled, 65 entries */
-	hqio_cfgb_w32(b, 0x64, 0x00002000);    /* table BAR0 + 0x2000 */
+	hqio_cfgb_w16(b, 0x62, 0x8040);	    /* enabled, 65 entries */
+	hqio_cfgb_w32(b, 0x64, 0x00002000); /* table BAR0 + 0x2000 */
 	hqio_cfgb_w32(b, 0x68, 0x00003000);
 	hqio_cfgb_cap(b, 0x80, 0x10);
 	hqio_cfgb_w16(b, 0x82, 0x0002);
-	hqio_cfgb_w32(b, 0x84, 0x10008000);    /* FLR+ */
-	hqio_cfgb_w16(b, 0x88, 0x5020);        /* MPS 256, MRRS 4096 encoding 5 */
-	hqio_cfgb_w16(b, 0x8a, 0x0020);        /* Transactions Pending */
-	hqio_cfgb_w32(b, 0x8c, 0x00100c43);    /* 8GT/s x4, DLLLA reporting */
-	hqio_cfgb_w16(b, 0x92, 0x2043);        /* 8GT/s x4, DLLLA */
-	hqio_cfgb_ext(b, 0x100, 0x0010, 1);    /* SR-IOV */
-	hqio_cfgb_w16(b, 0x108, 0x0019);       /* VFE, MSE, ARI hierarchy */
+	hqio_cfgb_w32(b, 0x84, 0x10008000); /* FLR+ */
+	hqio_cfgb_w16(b, 0x88, 0x5020);	    /* MPS 256, MRRS 4096 encoding 5 */
+	hqio_cfgb_w16(b, 0x8a, 0x0020);	    /* Transactions Pending */
+	hqio_cfgb_w32(b, 0x8c, 0x00100c43); /* 8GT/s x4, DLLLA reporting */
+	hqio_cfgb_w16(b, 0x92, 0x2043);	    /* 8GT/s x4, DLLLA */
+	hqio_cfgb_ext(b, 0x100, 0x0010, 1); /* SR-IOV */
+	hqio_cfgb_w16(b, 0x108, 0x0019);    /* VFE, MSE, ARI hierarchy */
 	hqio_cfgb_w16(b, 0x10c, 8);
 	hqio_cfgb_w16(b, 0x10e, 8);
 	hqio_cfgb_w16(b, 0x110, 2);
 	hqio_cfgb_w16(b, 0x114, 1);
 	hqio_cfgb_w16(b, 0x116, 1);
 	hqio_cfgb_w16(b, 0x11a, 0x0011);
-	hqio_cfgb_ext(b, 0x140, 0x000f, 1);    /* ATS */
-	hqio_cfgb_w16(b, 0x146, 0x8000);       /* enabled */
-	hqio_cfgb_ext(b, 0x148, 0x000e, 1);    /* ARI */
+	hqio_cfgb_ext(b, 0x140, 0x000f, 1); /* ATS */
+	hqio_cfgb_w16(b, 0x146, 0x8000);    /* enabled */
+	hqio_cfgb_ext(b, 0x148, 0x000e, 1); /* ARI */
 	hqio_cfgb_w16(b, 0x14c, 0x0000);
 }
 
@@ -109,8 +109,8 @@ static void build_conventional(struct hqio_cfgb *b)
 	hqio_cfgb_init(b, 0x10ec, 0x8139, 0x020000, 0x00);
 	hqio_cfgb_w16(b, 0x04, 0x0003);
 	hqio_cfgb_w8(b, 0x08, 0x20);
-	hqio_cfgb_w32(b, 0x10, 0x0000c101);    /* IO 0xc100 */
-	hqio_cfgb_w32(b, 0x14, 0xfebf1000);    /* mem32 */
+	hqio_cfgb_w32(b, 0x10, 0x0000c101); /* IO 0xc100 */
+	hqio_cfgb_w32(b, 0x14, 0xfebf1000); /* mem32 */
 	hqio_cfgb_w8(b, 0x3c, 10);
 	hqio_cfgb_w8(b, 0x3d, 1);
 }
@@ -124,25 +124,25 @@ static void build_root_port(struct hqio_cfgb *b)
 	hqio_cfgb_w8(b, 0x18, 0x00);
 	hqio_cfgb_w8(b, 0x19, 0x01);
 	hqio_cfgb_w8(b, 0x1a, 0x01);
-	hqio_cfgb_w32(b, 0x10, 0xfe000000);    /* BAR0 mem32 */
-	hqio_cfgb_w16(b, 0x3e, 0x0040);        /* Secondary Bus Reset asserted */
+	hqio_cfgb_w32(b, 0x10, 0xfe000000); /* BAR0 mem32 */
+	hqio_cfgb_w16(b, 0x3e, 0x0040);	    /* Secondary Bus Reset asserted */
 	hqio_cfgb_cap(b, 0x40, 0x10);
-	hqio_cfgb_w16(b, 0x42, 0x0142);        /* v2, root port, slot */
-	hqio_cfgb_w32(b, 0x4c, 0x00100043);    /* 8GT/s x4, DLLLA reporting */
+	hqio_cfgb_w16(b, 0x42, 0x0142);	    /* v2, root port, slot */
+	hqio_cfgb_w32(b, 0x4c, 0x00100043); /* 8GT/s x4, DLLLA reporting */
 	hqio_cfgb_w16(b, 0x52, 0x2043);
-	hqio_cfgb_w16(b, 0x5c, 0x0010);        /* Root Control CRSSVE */
-	hqio_cfgb_w16(b, 0x5e, 0x0001);        /* Root Cap CRS visibility */
-	hqio_cfgb_ext(b, 0x100, 0x000d, 1);    /* ACS */
+	hqio_cfgb_w16(b, 0x5c, 0x0010);	    /* Root Control CRSSVE */
+	hqio_cfgb_w16(b, 0x5e, 0x0001);	    /* Root Cap CRS visibility */
+	hqio_cfgb_ext(b, 0x100, 0x000d, 1); /* ACS */
 	hqio_cfgb_w16(b, 0x104, 0x005f);
-	hqio_cfgb_w16(b, 0x106, 0x001d);       /* SV RR CR UF */
+	hqio_cfgb_w16(b, 0x106, 0x001d); /* SV RR CR UF */
 }
 
 /* Function 0 of a multi-function conventional device with AF (TP+ FLR+). */
 static void build_mfd_fn(struct hqio_cfgb *b, uint16_t device)
 {
 	hqio_cfgb_init(b, 0x8086, device, 0x0c0300, 0x80);
-	hqio_cfgb_w32(b, 0x20, 0x0000d001);    /* BAR4 io */
-	hqio_cfgb_w8(b, 0x3d, 2);              /* INTB */
+	hqio_cfgb_w32(b, 0x20, 0x0000d001); /* BAR4 io */
+	hqio_cfgb_w8(b, 0x3d, 2);	    /* INTB */
 	hqio_cfgb_cap(b, 0x50, 0x13);
 	hqio_cfgb_w8(b, 0x52, 6);
 	hqio_cfgb_w8(b, 0x53, 0x03);
@@ -155,7 +155,7 @@ static void test_nic_like_endpoint(void **state)
 	(void)state;
 	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
-	struct hqio_error err = {0};
+	struct hqio_error err = { 0 };
 	build_nic(&b);
 	assert_int_equal(hqio_pci_decode(b.cfg, 4096, NULL, i, &err), 0);
 	assert_int_equal(i->vendor_id, 0x8086);
@@ -251,7 +251,7 @@ static void test_nvme_like_endpoint_with_sriov(void **state)
 	(void)state;
 	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
-	struct hqio_pci_sizes sz = {.bar = {0x4000}};
+	struct hqio_pci_sizes sz = { .bar = { 0x4000 } };
 	build_nvme(&b);
 	assert_int_equal(hqio_pci_decode(b.cfg, 4096, &sz, i, NULL), 0);
 	assert_int_equal(i->class_code, 0x010802);
@@ -369,8 +369,9 @@ static void test_status_bits_and_msi_multi_vector(void **state)
 	struct hqio_pci_info *i = info_new();
 	hqio_cfgb_init(&b, 0x1234, 0x5678, 0x040300, 0);
 	hqio_cfgb_cap(&b, 0x40, 0x05);
-	hqio_cfgb_w16(&b, 0x42, 0x01a7);  /* enabled, 8 capable (011b), 4 enabled (010b), 64-bit, PVM */
-	hqio_cfgb_w16(&b, 0x06, 0x0019);  /* Imm Ready, Interrupt Status, CapList */
+	hqio_cfgb_w16(&b, 0x42,
+		      0x01a7); /* enabled, 8 capable (011b), 4 enabled (010b), 64-bit, PVM */
+	hqio_cfgb_w16(&b, 0x06, 0x0019); /* Imm Ready, Interrupt Status, CapList */
 	assert_int_equal(hqio_pci_decode(b.cfg, 256, NULL, i, NULL), 0);
 	assert_true(i->imm_ready);
 	assert_true(i->intx_status);
@@ -402,7 +403,7 @@ static void test_capability_loop_is_reported(void **state)
 	(void)state;
 	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
-	struct hqio_error err = {0};
+	struct hqio_error err = { 0 };
 	build_nic(&b);
 	b.cfg[0xa1] = 0xc8; /* MSI-X -> back to PM */
 	assert_int_equal(hqio_pci_decode(b.cfg, 4096, NULL, i, &err), -EBADMSG);
@@ -411,7 +412,7 @@ static void test_capability_loop_is_reported(void **state)
 	assert_int_equal(i->std.defect, HQIO_CAP_LOOP);
 	assert_int_equal(i->std.defect_ptr, 0xc8);
 	assert_int_equal(i->std.defect_from, 0xa1);
-	assert_int_equal(i->std.n, 4);  /* all four before the loop are kept */
+	assert_int_equal(i->std.n, 4); /* all four before the loop are kept */
 	free(i);
 }
 
@@ -434,7 +435,7 @@ static void test_extended_loop_is_reported(void **state)
 	(void)state;
 	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
-	struct hqio_error err = {0};
+	struct hqio_error err = { 0 };
 	build_nvme(&b);
 	hqio_cfgb_w32(&b, 0x148, 0x1000000e); /* ARI -> next 0x100 */
 	assert_int_equal(hqio_pci_decode(b.cfg, 4096, NULL, i, &err), -EBADMSG);
@@ -451,7 +452,7 @@ static void test_pointer_into_header_is_reported(void **state)
 	for (unsigned p = 0x04; p < 0x40; p += 4) {
 		struct hqio_cfgb b;
 		struct hqio_pci_info *i = info_new();
-		struct hqio_error err = {0};
+		struct hqio_error err = { 0 };
 		build_nic(&b);
 		b.cfg[0xd1] = (uint8_t)p; /* MSI -> into the header */
 		assert_int_equal(hqio_pci_decode(b.cfg, 4096, NULL, i, &err), -EBADMSG);
@@ -510,8 +511,8 @@ static void test_extended_capability_past_end_is_reported(void **state)
 	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
 	build_nvme(&b);
-	hqio_cfgb_w32(&b, 0x148, 0xfe00000e);  /* ARI -> 0xfe0 */
-	hqio_cfgb_w32(&b, 0xfe0, 0x00010010);  /* SR-IOV needs 0x40 bytes */
+	hqio_cfgb_w32(&b, 0x148, 0xfe00000e); /* ARI -> 0xfe0 */
+	hqio_cfgb_w32(&b, 0xfe0, 0x00010010); /* SR-IOV needs 0x40 bytes */
 	assert_int_equal(hqio_pci_decode(b.cfg, 4096, NULL, i, NULL), -EBADMSG);
 	assert_int_equal(i->ext.defect, HQIO_CAP_PTR_PAST_END);
 	free(i);
@@ -535,7 +536,7 @@ static void test_truncated_64_byte_image_marks_caps_unreadable(void **state)
 	(void)state;
 	struct hqio_cfgb b;
 	struct hqio_pci_info *i = info_new();
-	struct hqio_error err = {0};
+	struct hqio_error err = { 0 };
 	build_nic(&b);
 	assert_int_equal(hqio_pci_decode(b.cfg, 64, NULL, i, &err), -ENODATA);
 	assert_non_null(strstr(err.msg, "truncated"));
@@ -589,9 +590,9 @@ static void test_truncated_extended_list_is_reported(void **state)
 static void test_image_shorter_than_header_is_rejected(void **state)
 {
 	(void)state;
-	uint8_t cfg[63] = {0x86, 0x80};
+	uint8_t cfg[63] = { 0x86, 0x80 };
 	struct hqio_pci_info *i = info_new();
-	struct hqio_error err = {0};
+	struct hqio_error err = { 0 };
 	assert_int_equal(hqio_pci_decode(cfg, sizeof(cfg), NULL, i, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "too short"));
 	assert_int_equal(hqio_pci_decode(NULL, 0, NULL, i, &err), -EINVAL);
@@ -601,11 +602,11 @@ static void test_image_shorter_than_header_is_rejected(void **state)
 static void test_all_ones_is_absent_device(void **state)
 {
 	(void)state;
-	static const size_t lens[] = {64, 256, 4096};
+	static const size_t lens[] = { 64, 256, 4096 };
 	for (size_t k = 0; k < 3; k++) {
 		uint8_t cfg[4096];
 		struct hqio_pci_info *i = info_new();
-		struct hqio_error err = {0};
+		struct hqio_error err = { 0 };
 		memset(cfg, 0xff, sizeof(cfg));
 		assert_int_equal(hqio_pci_decode(cfg, lens[k], NULL, i, &err), -ENODEV);
 		assert_non_null(strstr(err.msg, "no device"));
@@ -671,9 +672,10 @@ static void test_vf_recognised_and_ids_from_pf(void **state)
 	assert_true(vf->ids_all_ones);
 	assert_true(hqio_pci_looks_like_vf(vf));
 	assert_false(hqio_pci_looks_like_vf(pf));
-	struct hqio_bdf pfa = {.bus = 1, .dev = 0, .fn = 0};
-	struct hqio_bdf vf1 = {.bus = 1, .dev = 0, .fn = 1}, vf2 = {.bus = 1, .dev = 0, .fn = 2};
-	struct hqio_bdf vf3 = {.bus = 1, .dev = 0, .fn = 3};
+	struct hqio_bdf pfa = { .bus = 1, .dev = 0, .fn = 0 };
+	struct hqio_bdf vf1 = { .bus = 1, .dev = 0, .fn = 1 },
+			vf2 = { .bus = 1, .dev = 0, .fn = 2 };
+	struct hqio_bdf vf3 = { .bus = 1, .dev = 0, .fn = 3 };
 	unsigned idx = 99;
 	uint16_t ven = 0, dev = 0;
 	assert_int_equal(hqio_pci_vf_of(pf, pfa, vf1, &idx, &ven, &dev), 0);
@@ -696,11 +698,15 @@ static void test_vf_routing_id_uses_offset_and_stride(void **state)
 	(void)state;
 	struct hqio_pci_info *pf = info_new();
 	pf->vendor_id = 0x8086;
-	pf->sriov = (struct hqio_pci_sriov){.present = true, .vf_enable = true, .num_vfs = 4,
-					    .vf_offset = 0x80, .vf_stride = 2, .vf_device_id = 0x154c};
-	struct hqio_bdf pfa = {.bus = 0x3b, .dev = 0, .fn = 0};
+	pf->sriov = (struct hqio_pci_sriov){ .present = true,
+					     .vf_enable = true,
+					     .num_vfs = 4,
+					     .vf_offset = 0x80,
+					     .vf_stride = 2,
+					     .vf_device_id = 0x154c };
+	struct hqio_bdf pfa = { .bus = 0x3b, .dev = 0, .fn = 0 };
 	/* RID 0x3b00 + 0x80 + 2*3 = 0x3b86 -> 3b:10.6 */
-	struct hqio_bdf vf = {.bus = 0x3b, .dev = 0x10, .fn = 6};
+	struct hqio_bdf vf = { .bus = 0x3b, .dev = 0x10, .fn = 6 };
 	unsigned idx;
 	assert_int_equal(hqio_pci_vf_of(pf, pfa, vf, &idx, NULL, NULL), 0);
 	assert_int_equal(idx, 3);

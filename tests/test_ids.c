@@ -128,7 +128,7 @@ static void test_vendor_name_truncated_to_buffer(void **state)
 
 static void test_vendor_buffer_of_one_byte_gives_empty_string(void **state)
 {
-	char buf[1] = {'X'};
+	char buf[1] = { 'X' };
 
 	(void)state;
 	assert_ptr_equal(hqio_ids_vendor(ids, sizeof(ids) - 1, 0x8086, buf, sizeof(buf)), buf);
@@ -551,35 +551,35 @@ static void test_system_pci_ids(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_vendor_known),
-	    cmocka_unit_test(test_vendor_unknown_is_null),
-	    cmocka_unit_test(test_vendor_id_that_is_also_a_class_code),
-	    cmocka_unit_test(test_vendor_name_truncated_to_buffer),
-	    cmocka_unit_test(test_vendor_buffer_of_one_byte_gives_empty_string),
-	    cmocka_unit_test(test_invalid_arguments_give_null),
-	    cmocka_unit_test(test_empty_database_gives_null),
-	    cmocka_unit_test(test_device_known),
-	    cmocka_unit_test(test_device_after_comment_in_vendor_block),
-	    cmocka_unit_test(test_device_after_blank_line_trailing_spaces_trimmed),
-	    cmocka_unit_test(test_device_belongs_to_its_vendor),
-	    cmocka_unit_test(test_device_unknown_is_null),
-	    cmocka_unit_test(test_subsystem_lines_are_not_devices),
-	    cmocka_unit_test(test_class_lines_are_not_devices),
-	    cmocka_unit_test(test_class_subclass_name),
-	    cmocka_unit_test(test_class_prog_if_is_ignored),
-	    cmocka_unit_test(test_class_unknown_subclass_gives_base_name),
-	    cmocka_unit_test(test_class_unknown_is_null),
-	    cmocka_unit_test(test_class_not_confused_with_vendor),
-	    cmocka_unit_test(test_buffer_ending_mid_name),
-	    cmocka_unit_test(test_buffer_ending_mid_id),
-	    cmocka_unit_test(test_buffer_ending_after_id_and_separator),
-	    cmocka_unit_test(test_whole_database_without_nul),
-	    cmocka_unit_test(test_crlf_database),
-	    cmocka_unit_test(test_uppercase_hex_ids),
-	    cmocka_unit_test(test_vendor_starting_with_uppercase_c_is_not_a_class),
-	    cmocka_unit_test(test_malformed_lines_are_ignored),
-	    cmocka_unit_test(test_binary_garbage_never_crashes),
-	    cmocka_unit_test(test_system_pci_ids),
+		cmocka_unit_test(test_vendor_known),
+		cmocka_unit_test(test_vendor_unknown_is_null),
+		cmocka_unit_test(test_vendor_id_that_is_also_a_class_code),
+		cmocka_unit_test(test_vendor_name_truncated_to_buffer),
+		cmocka_unit_test(test_vendor_buffer_of_one_byte_gives_empty_string),
+		cmocka_unit_test(test_invalid_arguments_give_null),
+		cmocka_unit_test(test_empty_database_gives_null),
+		cmocka_unit_test(test_device_known),
+		cmocka_unit_test(test_device_after_comment_in_vendor_block),
+		cmocka_unit_test(test_device_after_blank_line_trailing_spaces_trimmed),
+		cmocka_unit_test(test_device_belongs_to_its_vendor),
+		cmocka_unit_test(test_device_unknown_is_null),
+		cmocka_unit_test(test_subsystem_lines_are_not_devices),
+		cmocka_unit_test(test_class_lines_are_not_devices),
+		cmocka_unit_test(test_class_subclass_name),
+		cmocka_unit_test(test_class_prog_if_is_ignored),
+		cmocka_unit_test(test_class_unknown_subclass_gives_base_name),
+		cmocka_unit_test(test_class_unknown_is_null),
+		cmocka_unit_test(test_class_not_confused_with_vendor),
+		cmocka_unit_test(test_buffer_ending_mid_name),
+		cmocka_unit_test(test_buffer_ending_mid_id),
+		cmocka_unit_test(test_buffer_ending_after_id_and_separator),
+		cmocka_unit_test(test_whole_database_without_nul),
+		cmocka_unit_test(test_crlf_database),
+		cmocka_unit_test(test_uppercase_hex_ids),
+		cmocka_unit_test(test_vendor_starting_with_uppercase_c_is_not_a_class),
+		cmocka_unit_test(test_malformed_lines_are_ignored),
+		cmocka_unit_test(test_binary_garbage_never_crashes),
+		cmocka_unit_test(test_system_pci_ids),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

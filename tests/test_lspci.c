@@ -105,7 +105,7 @@ static int parse_str(const char *s, struct hqio_dump_dev **devs, size_t *n, stru
 static void assert_fails_at(const char *s, unsigned line)
 {
 	struct hqio_dump_dev *devs = (void *)1;
-	struct hqio_error err = {0};
+	struct hqio_error err = { 0 };
 	char want[32];
 	size_t n = 99;
 
@@ -124,7 +124,7 @@ static void assert_fails_at(const char *s, unsigned line)
 
 static void test_single_device_x_64_bytes(void **state)
 {
-	struct sbuf b = {0};
+	struct sbuf b = { 0 };
 	struct hqio_dump_dev *devs;
 	struct hqio_error err;
 	size_t n;
@@ -143,7 +143,7 @@ static void test_single_device_x_64_bytes(void **state)
 
 static void test_single_device_xxx_256_bytes(void **state)
 {
-	struct sbuf b = {0};
+	struct sbuf b = { 0 };
 	struct hqio_dump_dev *devs;
 	struct hqio_error err;
 	size_t n;
@@ -161,7 +161,7 @@ static void test_single_device_xxx_256_bytes(void **state)
 
 static void test_single_device_xxxx_4096_bytes_three_digit_offsets(void **state)
 {
-	struct sbuf b = {0};
+	struct sbuf b = { 0 };
 	struct hqio_dump_dev *devs;
 	struct hqio_error err;
 	size_t n;
@@ -260,7 +260,7 @@ static void test_uppercase_hex_accepted(void **state)
 
 static void test_several_devices_in_order(void **state)
 {
-	struct sbuf b = {0};
+	struct sbuf b = { 0 };
 	struct hqio_dump_dev *devs;
 	struct hqio_error err;
 	size_t n;
@@ -288,7 +288,7 @@ static void test_several_devices_in_order(void **state)
 
 static void test_many_devices_grow_the_array(void **state)
 {
-	struct sbuf b = {0};
+	struct sbuf b = { 0 };
 	struct hqio_dump_dev *devs;
 	struct hqio_error err;
 	unsigned i;
@@ -363,7 +363,7 @@ static void test_mixed_domain_and_plain_addresses(void **state)
 
 	(void)state;
 	assert_int_equal(
-	    parse_str("00:02.0 a\n00: 01\n\nffff:01:00.0 b\n00: 02\n", &devs, &n, &err), 0);
+		parse_str("00:02.0 a\n00: 01\n\nffff:01:00.0 b\n00: 02\n", &devs, &n, &err), 0);
 	assert_int_equal(n, 2);
 	assert_bdf(&devs[0], 0, 0, 2, 0);
 	assert_bdf(&devs[1], 0xffff, 1, 0, 0);
@@ -429,7 +429,7 @@ static void test_device_line_without_title(void **state)
 
 static void test_long_title_is_truncated(void **state)
 {
-	struct sbuf b = {0};
+	struct sbuf b = { 0 };
 	struct hqio_dump_dev *devs;
 	struct hqio_error err;
 	size_t n, i;
@@ -451,7 +451,7 @@ static void test_long_title_is_truncated(void **state)
 
 static void test_very_long_verbose_line_is_skipped(void **state)
 {
-	struct sbuf b = {0};
+	struct sbuf b = { 0 };
 	struct hqio_dump_dev *devs;
 	struct hqio_error err;
 	size_t n, i;
@@ -475,25 +475,25 @@ static void test_very_long_verbose_line_is_skipped(void **state)
 
 /* Real `lspci -vvv -x` output from a QEMU guest (one device, verbatim). */
 static const char vvv_dump[] =
-    "00:01.0 Unassigned class [ffff]: Red Hat, Inc. Virtio 1.0 memory balloon (rev 01)\n"
-    "\tSubsystem: Red Hat, Inc. Virtio 1.0 memory balloon\n"
-    "\tControl: I/O- Mem+ BusMaster+ SpecCycle- MemWINV- VGASnoop- ParErr- Stepping- SERR- "
-    "FastB2B- DisINTx+\n"
-    "\tStatus: Cap+ 66MHz- UDF- FastB2B- ParErr- DEVSEL=fast >TAbort- <TAbort- <MAbort- "
-    ">SERR- <PERR- INTx-\n"
-    "\tLatency: 0\n"
-    "\tRegion 0: Memory at 4000000000 (64-bit, non-prefetchable) [size=512K]\n"
-    "\tCapabilities: [40] Vendor Specific Information: VirtIO: CommonCfg\n"
-    "\t\tBAR=0 offset=00000000 size=00000038\n"
-    "\tCapabilities: [98] MSI-X: Enable+ Count=5 Masked-\n"
-    "\t\tVector table: BAR=0 offset=00008000\n"
-    "\t\tPBA: BAR=0 offset=00048000\n"
-    "\tKernel driver in use: virtio-pci\n"
-    "00: f4 1a 45 10 06 04 10 00 01 00 ff ff 00 00 00 00\n"
-    "10: 04 00 00 00 40 00 00 00 00 00 00 00 00 00 00 00\n"
-    "20: 00 00 00 00 00 00 00 00 00 00 00 00 f4 1a 45 10\n"
-    "30: 00 00 00 00 40 00 00 00 00 00 00 00 00 00 00 00\n"
-    "\n";
+	"00:01.0 Unassigned class [ffff]: Red Hat, Inc. Virtio 1.0 memory balloon (rev 01)\n"
+	"\tSubsystem: Red Hat, Inc. Virtio 1.0 memory balloon\n"
+	"\tControl: I/O- Mem+ BusMaster+ SpecCycle- MemWINV- VGASnoop- ParErr- Stepping- SERR- "
+	"FastB2B- DisINTx+\n"
+	"\tStatus: Cap+ 66MHz- UDF- FastB2B- ParErr- DEVSEL=fast >TAbort- <TAbort- <MAbort- "
+	">SERR- <PERR- INTx-\n"
+	"\tLatency: 0\n"
+	"\tRegion 0: Memory at 4000000000 (64-bit, non-prefetchable) [size=512K]\n"
+	"\tCapabilities: [40] Vendor Specific Information: VirtIO: CommonCfg\n"
+	"\t\tBAR=0 offset=00000000 size=00000038\n"
+	"\tCapabilities: [98] MSI-X: Enable+ Count=5 Masked-\n"
+	"\t\tVector table: BAR=0 offset=00008000\n"
+	"\t\tPBA: BAR=0 offset=00048000\n"
+	"\tKernel driver in use: virtio-pci\n"
+	"00: f4 1a 45 10 06 04 10 00 01 00 ff ff 00 00 00 00\n"
+	"10: 04 00 00 00 40 00 00 00 00 00 00 00 00 00 00 00\n"
+	"20: 00 00 00 00 00 00 00 00 00 00 00 00 f4 1a 45 10\n"
+	"30: 00 00 00 00 40 00 00 00 00 00 00 00 00 00 00 00\n"
+	"\n";
 
 static void test_verbose_text_is_skipped(void **state)
 {
@@ -547,7 +547,7 @@ static void test_unindented_non_hex_text_is_skipped(void **state)
 
 static void test_crlf_line_endings(void **state)
 {
-	struct sbuf b = {0};
+	struct sbuf b = { 0 };
 	struct hqio_dump_dev *devs;
 	struct hqio_error err;
 	size_t n;
@@ -575,10 +575,10 @@ static void test_missing_final_newline(void **state)
 
 	(void)state;
 	assert_int_equal(
-	    parse_str("00:00.0 x\n00: 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f 10\n"
-		      "10: aa bb",
-		      &devs, &n, &err),
-	    0);
+		parse_str("00:00.0 x\n00: 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f 10\n"
+			  "10: aa bb",
+			  &devs, &n, &err),
+		0);
 	assert_int_equal(n, 1);
 	assert_int_equal(devs[0].len, 0x12);
 	assert_int_equal(devs[0].cfg[0x0f], 0x10);
@@ -604,7 +604,7 @@ static void test_device_line_last_without_newline(void **state)
 
 static void test_buffer_not_nul_terminated(void **state)
 {
-	struct sbuf b = {0};
+	struct sbuf b = { 0 };
 	struct hqio_dump_dev *devs;
 	struct hqio_error err;
 	char *exact;
@@ -675,9 +675,9 @@ static void test_sixteen_bytes_at_ff0_reach_the_end(void **state)
 
 	(void)state;
 	assert_int_equal(
-	    parse_str("00:00.0 x\nff0: 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f\n", &devs,
-		      &n, &err),
-	    0);
+		parse_str("00:00.0 x\nff0: 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f\n",
+			  &devs, &n, &err),
+		0);
 	assert_int_equal(devs[0].len, 4096);
 	assert_int_equal(devs[0].cfg[0xff0], 0);
 	assert_int_equal(devs[0].cfg[0xfff], 0x0f);
@@ -837,7 +837,7 @@ static void test_data_line_without_bytes_fails(void **state)
 
 static void test_error_after_many_devices_frees_everything(void **state)
 {
-	struct sbuf b = {0};
+	struct sbuf b = { 0 };
 	struct hqio_dump_dev *devs = (void *)1;
 	struct hqio_error err;
 	unsigned i;
@@ -965,57 +965,57 @@ static void test_nul_bytes_inside_text(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_single_device_x_64_bytes),
-	    cmocka_unit_test(test_single_device_xxx_256_bytes),
-	    cmocka_unit_test(test_single_device_xxxx_4096_bytes_three_digit_offsets),
-	    cmocka_unit_test(test_len_is_highest_offset_filled_plus_one),
-	    cmocka_unit_test(test_data_lines_out_of_order_fill_their_offsets),
-	    cmocka_unit_test(test_repeated_offset_keeps_later_bytes),
-	    cmocka_unit_test(test_uppercase_hex_accepted),
-	    cmocka_unit_test(test_several_devices_in_order),
-	    cmocka_unit_test(test_many_devices_grow_the_array),
-	    cmocka_unit_test(test_device_line_without_blank_separator_starts_new_device),
-	    cmocka_unit_test(test_domain_prefix),
-	    cmocka_unit_test(test_mixed_domain_and_plain_addresses),
-	    cmocka_unit_test(test_duplicate_address_gives_two_entries),
-	    cmocka_unit_test(test_device_line_without_data_has_len_zero),
-	    cmocka_unit_test(test_device_line_without_title),
-	    cmocka_unit_test(test_long_title_is_truncated),
-	    cmocka_unit_test(test_very_long_verbose_line_is_skipped),
-	    cmocka_unit_test(test_verbose_text_is_skipped),
-	    cmocka_unit_test(test_unindented_non_hex_text_is_skipped),
-	    cmocka_unit_test(test_crlf_line_endings),
-	    cmocka_unit_test(test_missing_final_newline),
-	    cmocka_unit_test(test_device_line_last_without_newline),
-	    cmocka_unit_test(test_buffer_not_nul_terminated),
-	    cmocka_unit_test(test_len_limits_parsing_of_a_longer_string),
-	    cmocka_unit_test(test_trailing_whitespace_on_data_line_accepted),
-	    cmocka_unit_test(test_whitespace_only_line_ends_device),
-	    cmocka_unit_test(test_sixteen_bytes_at_ff0_reach_the_end),
-	    cmocka_unit_test(test_empty_input_gives_no_devices),
-	    cmocka_unit_test(test_null_text_with_zero_len_gives_no_devices),
-	    cmocka_unit_test(test_text_without_device_lines_gives_no_devices),
-	    cmocka_unit_test(test_invalid_arguments),
-	    cmocka_unit_test(test_data_before_device_line_fails),
-	    cmocka_unit_test(test_data_after_blank_line_fails),
-	    cmocka_unit_test(test_data_past_offset_fff_fails),
-	    cmocka_unit_test(test_four_digit_offset_beyond_fff_fails),
-	    cmocka_unit_test(test_huge_offset_fails),
-	    cmocka_unit_test(test_invalid_device_number_fails),
-	    cmocka_unit_test(test_invalid_function_number_fails),
-	    cmocka_unit_test(test_invalid_bus_number_fails),
-	    cmocka_unit_test(test_invalid_domain_number_fails),
-	    cmocka_unit_test(test_non_hex_byte_on_data_line_fails),
-	    cmocka_unit_test(test_single_digit_byte_fails),
-	    cmocka_unit_test(test_three_digit_byte_fails),
-	    cmocka_unit_test(test_double_space_between_bytes_fails),
-	    cmocka_unit_test(test_seventeen_bytes_fail),
-	    cmocka_unit_test(test_data_line_without_bytes_fails),
-	    cmocka_unit_test(test_error_after_many_devices_frees_everything),
-	    cmocka_unit_test(test_error_with_null_err),
-	    cmocka_unit_test(test_binary_garbage_never_crashes),
-	    cmocka_unit_test(test_dump_alphabet_garbage_never_crashes),
-	    cmocka_unit_test(test_nul_bytes_inside_text),
+		cmocka_unit_test(test_single_device_x_64_bytes),
+		cmocka_unit_test(test_single_device_xxx_256_bytes),
+		cmocka_unit_test(test_single_device_xxxx_4096_bytes_three_digit_offsets),
+		cmocka_unit_test(test_len_is_highest_offset_filled_plus_one),
+		cmocka_unit_test(test_data_lines_out_of_order_fill_their_offsets),
+		cmocka_unit_test(test_repeated_offset_keeps_later_bytes),
+		cmocka_unit_test(test_uppercase_hex_accepted),
+		cmocka_unit_test(test_several_devices_in_order),
+		cmocka_unit_test(test_many_devices_grow_the_array),
+		cmocka_unit_test(test_device_line_without_blank_separator_starts_new_device),
+		cmocka_unit_test(test_domain_prefix),
+		cmocka_unit_test(test_mixed_domain_and_plain_addresses),
+		cmocka_unit_test(test_duplicate_address_gives_two_entries),
+		cmocka_unit_test(test_device_line_without_data_has_len_zero),
+		cmocka_unit_test(test_device_line_without_title),
+		cmocka_unit_test(test_long_title_is_truncated),
+		cmocka_unit_test(test_very_long_verbose_line_is_skipped),
+		cmocka_unit_test(test_verbose_text_is_skipped),
+		cmocka_unit_test(test_unindented_non_hex_text_is_skipped),
+		cmocka_unit_test(test_crlf_line_endings),
+		cmocka_unit_test(test_missing_final_newline),
+		cmocka_unit_test(test_device_line_last_without_newline),
+		cmocka_unit_test(test_buffer_not_nul_terminated),
+		cmocka_unit_test(test_len_limits_parsing_of_a_longer_string),
+		cmocka_unit_test(test_trailing_whitespace_on_data_line_accepted),
+		cmocka_unit_test(test_whitespace_only_line_ends_device),
+		cmocka_unit_test(test_sixteen_bytes_at_ff0_reach_the_end),
+		cmocka_unit_test(test_empty_input_gives_no_devices),
+		cmocka_unit_test(test_null_text_with_zero_len_gives_no_devices),
+		cmocka_unit_test(test_text_without_device_lines_gives_no_devices),
+		cmocka_unit_test(test_invalid_arguments),
+		cmocka_unit_test(test_data_before_device_line_fails),
+		cmocka_unit_test(test_data_after_blank_line_fails),
+		cmocka_unit_test(test_data_past_offset_fff_fails),
+		cmocka_unit_test(test_four_digit_offset_beyond_fff_fails),
+		cmocka_unit_test(test_huge_offset_fails),
+		cmocka_unit_test(test_invalid_device_number_fails),
+		cmocka_unit_test(test_invalid_function_number_fails),
+		cmocka_unit_test(test_invalid_bus_number_fails),
+		cmocka_unit_test(test_invalid_domain_number_fails),
+		cmocka_unit_test(test_non_hex_byte_on_data_line_fails),
+		cmocka_unit_test(test_single_digit_byte_fails),
+		cmocka_unit_test(test_three_digit_byte_fails),
+		cmocka_unit_test(test_double_space_between_bytes_fails),
+		cmocka_unit_test(test_seventeen_bytes_fail),
+		cmocka_unit_test(test_data_line_without_bytes_fails),
+		cmocka_unit_test(test_error_after_many_devices_frees_everything),
+		cmocka_unit_test(test_error_with_null_err),
+		cmocka_unit_test(test_binary_garbage_never_crashes),
+		cmocka_unit_test(test_dump_alphabet_garbage_never_crashes),
+		cmocka_unit_test(test_nul_bytes_inside_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -52,7 +52,8 @@ static int setup(void **state)
 	(void)state;
 	struct hqio_cfgb b;
 	snprintf(root, sizeof(root), "/tmp/hqio-sysfs-test-%d", (int)getpid());
-	sh("rm -rf %s && mkdir -p %s/bus/pci/devices %s/kernel/iommu_groups/3 %s/kernel/iommu_groups/4 "
+	sh("rm -rf %s && mkdir -p %s/bus/pci/devices %s/kernel/iommu_groups/3 "
+	   "%s/kernel/iommu_groups/4 "
 	   "%s/bus/pci/drivers/vfio-pci",
 	   root, root, root, root, root);
 	/* root port 00:1c.0 -> bus 1 */
@@ -60,7 +61,8 @@ static int setup(void **state)
 	hqio_cfgb_w8(&b, 0x19, 1);
 	hqio_cfgb_w8(&b, 0x1a, 1);
 	make_dev("pci0000:00/0000:00:1c.0", "0000:00:1c.0", &b, 4096);
-	sh("ln -s ../../../../kernel/iommu_groups/3 %s/devices/pci0000:00/0000:00:1c.0/iommu_group", root);
+	sh("ln -s ../../../../kernel/iommu_groups/3 %s/devices/pci0000:00/0000:00:1c.0/iommu_group",
+	   root);
 	/* endpoint 01:00.0 with FLR */
 	hqio_cfgb_init(&b, 0x1b36, 0x0010, 0x010802, 0);
 	hqio_cfgb_cap(&b, 0x40, 0x10);
@@ -79,11 +81,14 @@ static int setup(void **state)
 			  "0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
 			  "0x00000000fe840000 0x00000000fe87ffff 0x0000000000046200\n";
 	write_file(p, res, strlen(res));
-	snprintf(p, sizeof(p), "%s/devices/pci0000:00/0000:00:1c.0/0000:01:00.0/reset_method", root);
+	snprintf(p, sizeof(p), "%s/devices/pci0000:00/0000:00:1c.0/0000:01:00.0/reset_method",
+		 root);
 	write_file(p, "flr bus\n", 8);
-	sh("ln -s ../../../../../kernel/iommu_groups/4 %s/devices/pci0000:00/0000:00:1c.0/0000:01:00.0/iommu_group",
+	sh("ln -s ../../../../../kernel/iommu_groups/4 "
+	   "%s/devices/pci0000:00/0000:00:1c.0/0000:01:00.0/iommu_group",
 	   root);
-	sh("ln -s ../../../../../bus/pci/drivers/vfio-pci %s/devices/pci0000:00/0000:00:1c.0/0000:01:00.0/driver",
+	sh("ln -s ../../../../../bus/pci/drivers/vfio-pci "
+	   "%s/devices/pci0000:00/0000:00:1c.0/0000:01:00.0/driver",
 	   root);
 	/* a VF 01:00.1 pointing at its PF */
 	hqio_cfgb_init(&b, 0xffff, 0xffff, 0x010802, 0);
@@ -117,7 +122,7 @@ static struct hqio_pci_node *find(struct hqio_system *sys, const char *bdf)
 static void read_tree(struct hqio_system *sys)
 {
 	char dir[300];
-	struct hqio_error err = {0};
+	struct hqio_error err = { 0 };
 	snprintf(dir, sizeof(dir), "%s/bus/pci/devices", root);
 	assert_int_equal(hqio_sysfs_read(dir, NULL, 0, sys, &err), 0);
 	assert_int_equal(hqio_system_decode(sys, &err), 0);
@@ -126,7 +131,7 @@ static void read_tree(struct hqio_system *sys)
 static void test_reads_every_device_and_skips_other_entries(void **state)
 {
 	(void)state;
-	struct hqio_system sys = {0};
+	struct hqio_system sys = { 0 };
 	read_tree(&sys);
 	assert_int_equal(sys.n, 4);
 	assert_true(sys.sysfs);
@@ -137,7 +142,7 @@ static void test_reads_every_device_and_skips_other_entries(void **state)
 static void test_topology_from_device_path(void **state)
 {
 	(void)state;
-	struct hqio_system sys = {0};
+	struct hqio_system sys = { 0 };
 	read_tree(&sys);
 	struct hqio_pci_node *ep = find(&sys, "0000:01:00.0"), *rp = find(&sys, "0000:00:1c.0");
 	assert_true(ep->parent_known);
@@ -151,7 +156,7 @@ static void test_topology_from_device_path(void **state)
 static void test_attributes_driver_group_reset_method_sizes(void **state)
 {
 	(void)state;
-	struct hqio_system sys = {0};
+	struct hqio_system sys = { 0 };
 	read_tree(&sys);
 	struct hqio_pci_node *ep = find(&sys, "0000:01:00.0");
 	assert_string_equal(ep->driver, "vfio-pci");
@@ -172,7 +177,7 @@ static void test_attributes_driver_group_reset_method_sizes(void **state)
 static void test_missing_group_and_old_kernel_reset(void **state)
 {
 	(void)state;
-	struct hqio_system sys = {0};
+	struct hqio_system sys = { 0 };
 	read_tree(&sys);
 	struct hqio_pci_node *d = find(&sys, "0000:00:03.0");
 	assert_true(d->iommu_known);
@@ -188,7 +193,7 @@ static void test_missing_group_and_old_kernel_reset(void **state)
 static void test_vf_physfn_link(void **state)
 {
 	(void)state;
-	struct hqio_system sys = {0};
+	struct hqio_system sys = { 0 };
 	read_tree(&sys);
 	struct hqio_pci_node *vf = find(&sys, "0000:01:00.1");
 	assert_true(vf->is_vf_link);
@@ -200,9 +205,9 @@ static void test_vf_physfn_link(void **state)
 static void test_unknown_bdf_is_an_error(void **state)
 {
 	(void)state;
-	struct hqio_system sys = {0};
-	struct hqio_error err = {0};
-	struct hqio_bdf b = {.bus = 9};
+	struct hqio_system sys = { 0 };
+	struct hqio_error err = { 0 };
+	struct hqio_bdf b = { .bus = 9 };
 	char dir[300];
 	snprintf(dir, sizeof(dir), "%s/bus/pci/devices", root);
 	assert_int_equal(hqio_sysfs_read(dir, &b, 1, &sys, &err), -ENOENT);
@@ -213,8 +218,8 @@ static void test_unknown_bdf_is_an_error(void **state)
 static void test_missing_directory_is_an_error(void **state)
 {
 	(void)state;
-	struct hqio_system sys = {0};
-	struct hqio_error err = {0};
+	struct hqio_system sys = { 0 };
+	struct hqio_error err = { 0 };
 	assert_int_equal(hqio_sysfs_read("/nonexistent/hqio", NULL, 0, &sys, &err), -ENOENT);
 	assert_non_null(strstr(err.msg, "/nonexistent/hqio"));
 	hqio_system_free(&sys);

@@ -30,10 +30,12 @@ static void summary_line(const struct hqio_names *names, const struct hqio_pci_n
 	for (int k = 0; k < HQIO_RESET_COUNT; k++)
 		if (a->resets[k].usable == HQIO_YES)
 			used += (size_t)snprintf(resets + used, sizeof(resets) - used, "%s%s",
-						 used ? "," : "", hqio_reset_name(a->resets[k].kind));
-	printf("  %s  %-36.36s  irq:%s%s%s  reset:%-10s  %s\n", hqio_bdf_format(n->bdf, b, sizeof(b)),
-	       dn, a->intx ? " INTx" : "", a->msi ? " MSI" : "", a->msix ? " MSI-X" : "",
-	       used ? resets : "none", hqio_verdict_str(a->verdict));
+						 used ? "," : "",
+						 hqio_reset_name(a->resets[k].kind));
+	printf("  %s  %-36.36s  irq:%s%s%s  reset:%-10s  %s\n",
+	       hqio_bdf_format(n->bdf, b, sizeof(b)), dn, a->intx ? " INTx" : "",
+	       a->msi ? " MSI" : "", a->msix ? " MSI-X" : "", used ? resets : "none",
+	       hqio_verdict_str(a->verdict));
 	for (unsigned i = 0; i < a->n_reasons; i++)
 		if (a->reasons[i].level >= HQIO_LEVEL_DEGRADED)
 			printf("      %-8s %s\n", hqio_level_str(a->reasons[i].level),
@@ -42,7 +44,7 @@ static void summary_line(const struct hqio_names *names, const struct hqio_pci_n
 
 static int demo_inspect(struct hqio_system *sys, const struct hqio_names *names)
 {
-	struct hqio_error err = {0};
+	struct hqio_error err = { 0 };
 	step(1, "inspect this machine's PCI devices (hqio inspect --sysfs)");
 	printf("hqio reads each device's configuration space from Linux sysfs, walks its\n"
 	       "capability lists, and judges whether it could be assigned to a guest with\n"
@@ -58,14 +60,15 @@ static int demo_inspect(struct hqio_system *sys, const struct hqio_names *names)
 	struct hqio_assessment *a = malloc(sizeof(*a));
 	if (!a)
 		return -ENOMEM;
-	unsigned counts[HQIO_LEVEL_UNSAFE + 1] = {0};
+	unsigned counts[HQIO_LEVEL_UNSAFE + 1] = { 0 };
 	for (size_t i = 0; i < sys->n; i++) {
 		hqio_assess(sys, &sys->nodes[i], a);
 		summary_line(names, &sys->nodes[i], a);
 		counts[a->verdict]++;
 	}
 	free(a);
-	printf("\n  %zu devices: %u ready, %u degraded, %u unsafe. `hqio inspect -v BDF` explains one.\n",
+	printf("\n  %zu devices: %u ready, %u degraded, %u unsafe. `hqio inspect -v BDF` explains "
+	       "one.\n",
 	       sys->n, counts[HQIO_LEVEL_OK] + counts[HQIO_LEVEL_NOTE], counts[HQIO_LEVEL_DEGRADED],
 	       counts[HQIO_LEVEL_UNSAFE]);
 	return 0;
@@ -76,7 +79,8 @@ static void demo_malformed(const struct hqio_system *sys)
 	step(2, "malformed configuration space is caught, never trusted");
 	const struct hqio_pci_node *src = NULL;
 	for (size_t i = 0; i < sys->n && !src; i++)
-		if (sys->nodes[i].info && sys->nodes[i].decode_rc == 0 && sys->nodes[i].info->std.n >= 2)
+		if (sys->nodes[i].info && sys->nodes[i].decode_rc == 0 &&
+		    sys->nodes[i].info->std.n >= 2)
 			src = &sys->nodes[i];
 	if (!src) {
 		printf("  no device here has two or more capabilities to corrupt; skipped\n");
@@ -95,7 +99,7 @@ static void demo_malformed(const struct hqio_system *sys)
 	/* Point the last capability back at the first: a loop. */
 	uint16_t last = l->caps[l->n - 1].offset, first = l->caps[0].offset;
 	cfg[last + 1] = (uint8_t)first;
-	struct hqio_error err = {0};
+	struct hqio_error err = { 0 };
 	int rc = hqio_pci_decode(cfg, src->cfg_len, NULL, info, &err);
 	printf("  copy of %s with its last capability [%02x] pointing back to [%02x]:\n",
 	       hqio_bdf_format(src->bdf, b, sizeof(b)), last, first);
@@ -189,15 +193,15 @@ static void ref_igpu(struct hqio_cfgb *b)
 static void demo_reference(const struct hqio_names *names)
 {
 	static const struct ref_dev devs[] = {
-		{0, 0x00, 0, "host bridge", ref_host_bridge},
-		{0, 0x02, 1, "integrated GPU, AF FLR, No Snoop on", ref_igpu},
-		{0, 0x1c, 2, "root port with ACS", ref_rp1},
-		{1, 0x00, 3, "NVMe, FLR, MSI-X, ATS on", ref_nvme},
-		{0, 0x1d, 4, "root port with ACS", ref_rp2},
-		{2, 0x00, 5, "PCIe-to-PCI bridge", ref_pcie_to_pci},
-		{3, 0x01, 5, "conventional NIC, INTx only", ref_legacy_nic},
+		{ 0, 0x00, 0, "host bridge", ref_host_bridge },
+		{ 0, 0x02, 1, "integrated GPU, AF FLR, No Snoop on", ref_igpu },
+		{ 0, 0x1c, 2, "root port with ACS", ref_rp1 },
+		{ 1, 0x00, 3, "NVMe, FLR, MSI-X, ATS on", ref_nvme },
+		{ 0, 0x1d, 4, "root port with ACS", ref_rp2 },
+		{ 2, 0x00, 5, "PCIe-to-PCI bridge", ref_pcie_to_pci },
+		{ 3, 0x01, 5, "conventional NIC, INTx only", ref_legacy_nic },
 	};
-	struct hqio_system sys = {0};
+	struct hqio_system sys = { 0 };
 	struct hqio_pci_node *node = calloc(1, sizeof(*node));
 	struct hqio_assessment *a = malloc(sizeof(*a));
 	struct hqio_cfgb *b = malloc(sizeof(*b));
@@ -210,7 +214,7 @@ static void demo_reference(const struct hqio_names *names)
 		devs[i].build(b);
 		memcpy(node->cfg, b->cfg, sizeof(node->cfg));
 		node->cfg_len = HQIO_PCI_CFG_EXP_SIZE;
-		node->bdf = (struct hqio_bdf){.bus = devs[i].bus, .dev = devs[i].dev};
+		node->bdf = (struct hqio_bdf){ .bus = devs[i].bus, .dev = devs[i].dev };
 		node->iommu_known = true;
 		node->iommu_group = devs[i].group;
 		if (!hqio_system_add(&sys, node))
@@ -234,14 +238,15 @@ static void demo_reference(const struct hqio_names *names)
 int cmd_demo(int argc, char **argv)
 {
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("usage: hqio demo\n\nA guided tour of hqio's capabilities on this machine.\n");
+		printf("usage: hqio demo\n\nA guided tour of hqio's capabilities on this "
+		       "machine.\n");
 		return HQIO_EXIT_OK;
 	}
 	if (argc > 1) {
 		fprintf(stderr, "hqio demo: unexpected argument '%s'\n", argv[1]);
 		return HQIO_EXIT_USAGE;
 	}
-	struct hqio_system sys = {0};
+	struct hqio_system sys = { 0 };
 	struct hqio_names names;
 	hqio_names_load(&names);
 	printf("hqio demo: high-quality direct I/O, one capability per step.\n");
@@ -249,7 +254,8 @@ int cmd_demo(int argc, char **argv)
 	if (rc == 0)
 		demo_malformed(&sys);
 	demo_reference(&names);
-	printf("\nMore steps (reset, interrupts, DMA, memory types, holes, audio) arrive as they land.\n");
+	printf("\nMore steps (reset, interrupts, DMA, memory types, holes, audio) arrive as they "
+	       "land.\n");
 	hqio_system_free(&sys);
 	hqio_names_free(&names);
 	return rc == 0 ? HQIO_EXIT_OK : HQIO_EXIT_FAIL;

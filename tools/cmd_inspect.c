@@ -88,16 +88,17 @@ static int load_dump(const char *path, struct hqio_system *sys, struct hqio_erro
 	}
 	struct hqio_dump_dev *devs = NULL;
 	size_t n = 0;
-	struct hqio_error perr = {0};
+	struct hqio_error perr = { 0 };
 	int rc = hqio_lspci_parse(text, len, &devs, &n, &perr);
 	free(text);
 	if (rc < 0)
 		return hqio_error_set(err, rc, "%s: %s", path, perr.msg);
 	if (n == 0) {
 		free(devs);
-		return hqio_error_set(err, -ENODATA,
-				      "%s: no device found (expected `lspci -x`, `-xxx` or `-xxxx` output)",
-				      path);
+		return hqio_error_set(
+			err, -ENODATA,
+			"%s: no device found (expected `lspci -x`, `-xxx` or `-xxxx` output)",
+			path);
 	}
 	struct hqio_pci_node *node = calloc(1, sizeof(*node));
 	for (size_t i = 0; node && i < n; i++) {
@@ -176,24 +177,26 @@ static void print_details(const struct hqio_pci_info *in)
 		printf("%s\n", b->truncated ? " (64-bit BAR in the last slot)" : "");
 	}
 	if (in->rom_present)
-		printf("  ROM:         at 0x%x%s\n", in->rom_address, in->rom_enabled ? " enabled" : "");
+		printf("  ROM:         at 0x%x%s\n", in->rom_address,
+		       in->rom_enabled ? " enabled" : "");
 	if (in->header_type == HQIO_PCI_HEADER_TYPE_BRIDGE)
-		printf("  buses:       primary %02x secondary %02x subordinate %02x\n", in->primary_bus,
-		       in->secondary_bus, in->subordinate_bus);
+		printf("  buses:       primary %02x secondary %02x subordinate %02x\n",
+		       in->primary_bus, in->secondary_bus, in->subordinate_bus);
 	if (in->pm.present)
 		printf("  PM:          version %u, D1%c D2%c, PME 0x%02x, NoSoftRst%c, now D%u\n",
-		       in->pm.version, in->pm.d1 ? '+' : '-', in->pm.d2 ? '+' : '-', in->pm.pme_support,
-		       in->pm.no_soft_reset ? '+' : '-', in->pm.state);
+		       in->pm.version, in->pm.d1 ? '+' : '-', in->pm.d2 ? '+' : '-',
+		       in->pm.pme_support, in->pm.no_soft_reset ? '+' : '-', in->pm.state);
 	if (in->msi.present)
 		printf("  MSI:         %s, 64bit%c, per-vector mask%c, %u/%u vectors\n",
 		       in->msi.enabled ? "enabled" : "disabled", in->msi.addr64 ? '+' : '-',
 		       in->msi.per_vector_mask ? '+' : '-', in->msi.vectors_enabled,
 		       in->msi.vectors_capable);
 	if (in->msix.present)
-		printf("  MSI-X:       %s, masked%c, %u entries, table BAR%u+0x%x, PBA BAR%u+0x%x\n",
-		       in->msix.enabled ? "enabled" : "disabled", in->msix.function_mask ? '+' : '-',
-		       in->msix.table_size, in->msix.table_bir, in->msix.table_offset,
-		       in->msix.pba_bir, in->msix.pba_offset);
+		printf("  MSI-X:       %s, masked%c, %u entries, table BAR%u+0x%x, PBA "
+		       "BAR%u+0x%x\n",
+		       in->msix.enabled ? "enabled" : "disabled",
+		       in->msix.function_mask ? '+' : '-', in->msix.table_size, in->msix.table_bir,
+		       in->msix.table_offset, in->msix.pba_bir, in->msix.pba_offset);
 	if (in->exp.present) {
 		const struct hqio_pci_exp *e = &in->exp;
 		printf("  PCIe:        v%u %s, FLReset%c, NoSnoop%c, MPS %u (max %u), MRRS %u, "
@@ -202,16 +205,18 @@ static void print_details(const struct hqio_pci_info *in)
 		       e->no_snoop_enabled ? '+' : '-', e->mps_bytes, e->mps_supported_bytes,
 		       e->mrrs_bytes, e->transactions_pending ? '+' : '-');
 		if (e->has_link)
-			printf("  link:        %s x%u (max %s x%u), DLActive reporting%c, DLActive%c\n",
+			printf("  link:        %s x%u (max %s x%u), DLActive reporting%c, "
+			       "DLActive%c\n",
 			       hqio_pci_link_speed_str(e->link_speed), e->link_width,
 			       hqio_pci_link_speed_str(e->link_speed_max), e->link_width_max,
 			       e->dll_active_reporting ? '+' : '-', e->dll_link_active ? '+' : '-');
 		if (e->has_root)
-			printf("  root:        CRS SV capable%c, enabled%c\n", e->crs_sv_capable ? '+' : '-',
-			       e->crs_sv_enabled ? '+' : '-');
+			printf("  root:        CRS SV capable%c, enabled%c\n",
+			       e->crs_sv_capable ? '+' : '-', e->crs_sv_enabled ? '+' : '-');
 	}
 	if (in->af.present)
-		printf("  AF:          TP%c FLR%c\n", in->af.tp ? '+' : '-', in->af.flr ? '+' : '-');
+		printf("  AF:          TP%c FLR%c\n", in->af.tp ? '+' : '-',
+		       in->af.flr ? '+' : '-');
 	if (in->acs.present)
 		printf("  ACS:         cap 0x%04x ctrl 0x%04x\n", in->acs.cap, in->acs.ctrl);
 	if (in->sriov.present)
@@ -268,11 +273,13 @@ static void print_text(const struct hqio_names *names, const struct hqio_system 
 		printf("  %-12s %-6s %-7s %s", k == 0 ? "reset:" : "", hqio_reset_name(r->kind),
 		       tri(r->usable), r->reason);
 		if (r->linux_lists != HQIO_UNKNOWN)
-			printf(" [Linux: %s]", r->linux_lists == HQIO_YES ? "listed" : "not listed");
+			printf(" [Linux: %s]",
+			       r->linux_lists == HQIO_YES ? "listed" : "not listed");
 		printf("\n");
 	}
 	if (n->reset_method_known)
-		printf("  Linux:       reset_method \"%s\"\n", n->reset_method[0] ? n->reset_method : "");
+		printf("  Linux:       reset_method \"%s\"\n",
+		       n->reset_method[0] ? n->reset_method : "");
 	if (a->iommu_group == -2)
 		printf("  iommu group: unknown\n");
 	else if (a->iommu_group == -1)
@@ -286,19 +293,21 @@ static void print_text(const struct hqio_names *names, const struct hqio_system 
 	printf("  ACS path:    %s", tri(a->acs_path_ok));
 	for (unsigned i = 0; i < a->n_acs; i++)
 		printf(" %s(%s)", hqio_bdf_format(a->acs[i].bdf, b, sizeof(b)),
-		       a->acs[i].isolates ? "isolates" : a->acs[i].acs_present ? "partial" : "none");
+		       a->acs[i].isolates      ? "isolates"
+		       : a->acs[i].acs_present ? "partial"
+					       : "none");
 	printf("\n");
 	printf("  No Snoop:    %s    ATS enabled: %s\n", tri(a->no_snoop), tri(a->ats_enabled));
 	if (n->driver[0])
 		printf("  driver:      %s\n", n->driver);
 	printf("  capabilities:%s\n", in->std.unreadable ? " not readable"
-				     : in->std.absent       ? " none"
-							    : "");
+				      : in->std.absent	 ? " none"
+							 : "");
 	print_caps(&in->std, false);
 	if (in->exp.present) {
 		printf("  extended capabilities:%s\n", in->ext.unreadable ? " not read"
-						   : in->ext.absent    ? " none"
-								       : "");
+						       : in->ext.absent	  ? " none"
+									  : "");
 		print_caps(&in->ext, true);
 	}
 	if (verbose)
@@ -309,8 +318,7 @@ static void print_text(const struct hqio_names *names, const struct hqio_system 
 
 /* ---------------------------------------------------------------- JSON */
 
-static void json_caps(struct json *j, const char *key, const struct hqio_pci_cap_list *l,
-		      bool ext)
+static void json_caps(struct json *j, const char *key, const struct hqio_pci_cap_list *l, bool ext)
 {
 	json_obj(j, key);
 	json_bool(j, "readable", !l->unreadable);
@@ -568,7 +576,7 @@ static void print_json_dev(struct json *j, const struct hqio_names *names,
 		json_obj_end(j);
 		json_obj(j, "interrupts");
 		if (a->intx) {
-			char pin[2] = {(char)('A' + in->int_pin - 1), 0};
+			char pin[2] = { (char)('A' + in->int_pin - 1), 0 };
 			json_str(j, "intx", pin);
 		} else {
 			json_null(j, "intx");
@@ -654,10 +662,13 @@ static void print_json_dev(struct json *j, const struct hqio_names *names,
 static int parse_args(int argc, char **argv, struct inspect_opts *o)
 {
 	static const struct option longopts[] = {
-		{"sysfs", no_argument, NULL, 's'},     {"dump", required_argument, NULL, 'd'},
-		{"sysfs-dir", required_argument, NULL, 'D'}, {"json", no_argument, NULL, 'j'},
-		{"verbose", no_argument, NULL, 'v'},   {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "sysfs", no_argument, NULL, 's' },
+		{ "dump", required_argument, NULL, 'd' },
+		{ "sysfs-dir", required_argument, NULL, 'D' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	bool sysfs = false;
 	int c;
@@ -686,7 +697,8 @@ static int parse_args(int argc, char **argv, struct inspect_opts *o)
 			return 1;
 		default:
 			fprintf(stderr,
-				"hqio inspect: unknown or incomplete option '%s' (see 'hqio inspect "
+				"hqio inspect: unknown or incomplete option '%s' (see 'hqio "
+				"inspect "
 				"--help')\n",
 				argv[optind - 1]);
 			return -1;
@@ -729,9 +741,9 @@ static bool selected(const struct inspect_opts *o, struct hqio_bdf b)
 
 int cmd_inspect(int argc, char **argv)
 {
-	struct inspect_opts o = {0};
-	struct hqio_system sys = {0};
-	struct hqio_error err = {0};
+	struct inspect_opts o = { 0 };
+	struct hqio_system sys = { 0 };
+	struct hqio_error err = { 0 };
 	struct hqio_names names;
 	int rc = parse_args(argc, argv, &o);
 	if (rc) {
@@ -754,7 +766,8 @@ int cmd_inspect(int argc, char **argv)
 		if (!hqio_system_find(&sys, o.only[i])) {
 			char b[HQIO_BDF_STR_MAX];
 			fprintf(stderr, "hqio inspect: no device %s in %s\n",
-				hqio_bdf_format(o.only[i], b, sizeof(b)), o.dump ? o.dump : "sysfs");
+				hqio_bdf_format(o.only[i], b, sizeof(b)),
+				o.dump ? o.dump : "sysfs");
 			hqio_system_free(&sys);
 			free(o.only);
 			return HQIO_EXIT_FAIL;

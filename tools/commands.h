@@ -6,8 +6,8 @@ int cmd_inspect(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 
 /* Exit codes shared by every subcommand. */
-#define HQIO_EXIT_OK 0
-#define HQIO_EXIT_FAIL 1  /* the operation failed (message on stderr) */
+#define HQIO_EXIT_OK	0
+#define HQIO_EXIT_FAIL	1 /* the operation failed (message on stderr) */
 #define HQIO_EXIT_USAGE 2 /* wrong flags or arguments */
 
 #endif

@@ -9,8 +9,8 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
-	{"inspect", cmd_inspect, "judge whether PCI devices can be assigned with high quality"},
-	{"demo", cmd_demo, "walk through everything hqio does, step by step"},
+	{ "inspect", cmd_inspect, "judge whether PCI devices can be assigned with high quality" },
+	{ "demo", cmd_demo, "walk through everything hqio does, step by step" },
 };
 
 static void usage(FILE *f)

@@ -37,8 +37,8 @@ static char *slurp(const char *path, size_t *len)
 void hqio_names_load(struct hqio_names *n)
 {
 	const char *env = getenv("HQIO_PCI_IDS");
-	const char *paths[] = {env, "/usr/share/misc/pci.ids", "/usr/share/hwdata/pci.ids",
-			       "/usr/share/pci.ids"};
+	const char *paths[] = { env, "/usr/share/misc/pci.ids", "/usr/share/hwdata/pci.ids",
+				"/usr/share/pci.ids" };
 	memset(n, 0, sizeof(*n));
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		if (!paths[i] || !paths[i][0])

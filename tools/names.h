@@ -6,9 +6,9 @@
 #include <stdint.h>
 
 struct hqio_names {
-	char *text;       /* whole pci.ids, NULL when not found */
+	char *text; /* whole pci.ids, NULL when not found */
 	size_t len;
-	char path[256];   /* where it was found */
+	char path[256]; /* where it was found */
 };
 
 /* Tries $HQIO_PCI_IDS, then Debian's /usr/share/misc/pci.ids and the usual

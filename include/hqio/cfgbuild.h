@@ -12,8 +12,8 @@
 
 struct hqio_cfgb {
 	uint8_t cfg[4096];
-	uint16_t last_std;  /* offset of the last standard capability (0 = none) */
-	uint16_t last_ext;  /* offset of the last extended capability (0 = none) */
+	uint16_t last_std; /* offset of the last standard capability (0 = none) */
+	uint16_t last_ext; /* offset of the last extended capability (0 = none) */
 };
 
 void hqio_cfgb_w8(struct hqio_cfgb *b, size_t off, uint8_t v);
@@ -22,7 +22,7 @@ void hqio_cfgb_w32(struct hqio_cfgb *b, size_t off, uint32_t v);
 
 /* Header with IDs, class (base<<16|sub<<8|prog) and header type (incl. MFD bit). */
 void hqio_cfgb_init(struct hqio_cfgb *b, uint16_t vendor, uint16_t device, uint32_t class_code,
-	       uint8_t header_type);
+		    uint8_t header_type);
 /* Append a standard capability at off with the given ID; links it after
  * the previous one (or from 0x34) and sets Status.CapList. */
 void hqio_cfgb_cap(struct hqio_cfgb *b, uint16_t off, uint8_t id);

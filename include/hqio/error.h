@@ -10,8 +10,8 @@
 #define HQIO_ERROR_MSG_MAX 256
 
 struct hqio_error {
-	int code;                      /* negative errno-style value, 0 when none */
-	char msg[HQIO_ERROR_MSG_MAX];  /* human-readable, no trailing newline */
+	int code;		      /* negative errno-style value, 0 when none */
+	char msg[HQIO_ERROR_MSG_MAX]; /* human-readable, no trailing newline */
 };
 
 /* Record an error (err may be NULL); returns code so callers can

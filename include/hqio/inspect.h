@@ -13,23 +13,23 @@
 struct hqio_pci_node {
 	struct hqio_bdf bdf;
 	uint8_t cfg[HQIO_PCI_CFG_EXP_SIZE];
-	size_t cfg_len;             /* bytes read */
-	size_t cfg_size;            /* bytes the device has (sysfs file size), 0 = unknown */
+	size_t cfg_len;	 /* bytes read */
+	size_t cfg_size; /* bytes the device has (sysfs file size), 0 = unknown */
 	bool have_sizes;
 	struct hqio_pci_sizes sizes;
 
 	/* Facts only a live system (sysfs) gives; *_known false otherwise. */
 	bool sysfs;
-	bool parent_known;          /* parent below is meaningful */
-	bool on_root_bus;           /* the function's bus is a root bus */
-	struct hqio_bdf parent;     /* upstream bridge, when not on a root bus */
-	char driver[64];            /* bound driver, "" when none */
+	bool parent_known;	/* parent below is meaningful */
+	bool on_root_bus;	/* the function's bus is a root bus */
+	struct hqio_bdf parent; /* upstream bridge, when not on a root bus */
+	char driver[64];	/* bound driver, "" when none */
 	bool iommu_known;
-	int iommu_group;            /* -1: the device has no IOMMU group */
+	int iommu_group; /* -1: the device has no IOMMU group */
 	bool reset_method_known;
-	char reset_method[128];     /* Linux's reset_method, space separated; "" = none */
+	char reset_method[128]; /* Linux's reset_method, space separated; "" = none */
 	bool physfn_known;
-	struct hqio_bdf physfn;     /* PF of an SR-IOV VF (sysfs physfn link) */
+	struct hqio_bdf physfn; /* PF of an SR-IOV VF (sysfs physfn link) */
 	bool is_vf_link;
 
 	/* Filled by hqio_system_decode(). */
@@ -42,8 +42,8 @@ struct hqio_system {
 	struct hqio_pci_node *nodes;
 	size_t n;
 	size_t cap;
-	bool sysfs;                 /* read from a live sysfs */
-	bool cfg_limited;           /* some images are shorter than the device (no root) */
+	bool sysfs;	  /* read from a live sysfs */
+	bool cfg_limited; /* some images are shorter than the device (no root) */
 };
 
 /* Append a node (copied); returns a pointer to it or NULL on ENOMEM. */
@@ -79,7 +79,7 @@ struct hqio_reset_eval {
 	enum hqio_tristate usable;
 	char reason[160];
 	enum hqio_tristate linux_lists; /* UNKNOWN unless sysfs reset_method was read */
-	unsigned n_affected;            /* bus reset: other functions reset with it */
+	unsigned n_affected;		/* bus reset: other functions reset with it */
 	struct hqio_bdf affected[32];
 };
 
@@ -89,23 +89,23 @@ struct hqio_reason {
 };
 
 #define HQIO_MAX_REASONS 24
-#define HQIO_MAX_GROUP 64
+#define HQIO_MAX_GROUP	 64
 
 struct hqio_acs_hop {
 	struct hqio_bdf bdf;
 	bool acs_present;
 	uint16_t ctrl;
-	bool isolates;            /* has every control Linux requires (SV RR CR UF) */
-	bool applies;             /* a downstream/root port or multi-function device */
+	bool isolates; /* has every control Linux requires (SV RR CR UF) */
+	bool applies;  /* a downstream/root port or multi-function device */
 };
 
 struct hqio_assessment {
 	struct hqio_bdf bdf;
-	bool vf;                         /* recognised as an SR-IOV VF */
+	bool vf; /* recognised as an SR-IOV VF */
 	bool vf_pf_known;
 	struct hqio_bdf vf_pf;
 	unsigned vf_index;
-	uint16_t vendor_id, device_id;   /* effective IDs (a VF's from its PF) */
+	uint16_t vendor_id, device_id; /* effective IDs (a VF's from its PF) */
 
 	bool intx, msi, msix;
 	unsigned msi_vectors, msix_vectors;
@@ -114,7 +114,7 @@ struct hqio_assessment {
 	enum hqio_tristate linux_agrees; /* sysfs only */
 	char linux_diff[160];
 
-	int iommu_group;                 /* -1 none, -2 unknown */
+	int iommu_group; /* -1 none, -2 unknown */
 	unsigned n_group;
 	struct hqio_bdf group[HQIO_MAX_GROUP];
 

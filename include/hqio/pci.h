@@ -20,8 +20,8 @@
 struct hqio_bdf {
 	uint32_t domain; /* PCI segment; Linux allows more than 16 bits */
 	uint8_t bus;
-	uint8_t dev;     /* 0..31 */
-	uint8_t fn;      /* 0..7 */
+	uint8_t dev; /* 0..31 */
+	uint8_t fn;  /* 0..7 */
 };
 
 #define HQIO_BDF_STR_MAX 20
@@ -54,11 +54,11 @@ bool hqio_cfg_r32(const uint8_t *cfg, size_t len, size_t off, uint32_t *val);
 
 enum hqio_cap_defect {
 	HQIO_CAP_OK = 0,
-	HQIO_CAP_LOOP,            /* a pointer revisits a capability already seen */
-	HQIO_CAP_PTR_IN_HEADER,   /* std: pointer into 0x00-0x3f; ext: below 0x100 */
-	HQIO_CAP_PTR_PAST_END,    /* capability header extends past 0xff / 0xfff */
-	HQIO_CAP_TRUNCATED,       /* pointer valid but beyond the bytes that were read */
-	HQIO_CAP_BROKEN,          /* ID 0xff (std) or an all-ones / zero header met mid-chain */
+	HQIO_CAP_LOOP,		/* a pointer revisits a capability already seen */
+	HQIO_CAP_PTR_IN_HEADER, /* std: pointer into 0x00-0x3f; ext: below 0x100 */
+	HQIO_CAP_PTR_PAST_END,	/* capability header extends past 0xff / 0xfff */
+	HQIO_CAP_TRUNCATED,	/* pointer valid but beyond the bytes that were read */
+	HQIO_CAP_BROKEN,	/* ID 0xff (std) or an all-ones / zero header met mid-chain */
 };
 
 struct hqio_pci_cap {
@@ -72,11 +72,11 @@ struct hqio_pci_cap_list {
 	struct hqio_pci_cap *caps; /* points into the owner's storage */
 	unsigned n;
 	enum hqio_cap_defect defect;
-	uint16_t defect_ptr;      /* the offending pointer value (after masking) */
-	uint16_t defect_from;     /* offset of the register holding it (0x34 for the head) */
-	bool misaligned;          /* some pointer had its reserved low bits set (masked) */
-	bool unreadable;          /* the list could not be read: image too short */
-	bool absent;              /* no list (Status.CapList clear / no extended space) */
+	uint16_t defect_ptr;  /* the offending pointer value (after masking) */
+	uint16_t defect_from; /* offset of the register holding it (0x34 for the head) */
+	bool misaligned;      /* some pointer had its reserved low bits set (masked) */
+	bool unreadable;      /* the list could not be read: image too short */
+	bool absent;	      /* no list (Status.CapList clear / no extended space) */
 };
 
 /* Walk the standard list (PCI LB 3.0 §6.7). caps must hold HQIO_PCI_MAX_STD_CAPS.
@@ -104,18 +104,18 @@ enum hqio_bar_kind {
 	HQIO_BAR_IO,
 	HQIO_BAR_MEM32,
 	HQIO_BAR_MEM64,
-	HQIO_BAR_MEM1M,    /* PCI 2.x "below 1 MiB" type, reserved in PCI LB 3.0 */
+	HQIO_BAR_MEM1M,	   /* PCI 2.x "below 1 MiB" type, reserved in PCI LB 3.0 */
 	HQIO_BAR_RESERVED, /* memory type 11b: reserved encoding */
-	HQIO_BAR_UPPER,    /* upper half of the 64-bit BAR before it */
+	HQIO_BAR_UPPER,	   /* upper half of the 64-bit BAR before it */
 };
 
 struct hqio_pci_bar {
 	enum hqio_bar_kind kind;
 	bool prefetchable;
-	bool truncated;    /* 64-bit BAR in the last slot: no upper half */
-	uint64_t address;  /* bus address with the flag bits masked off */
-	uint64_t size;     /* 0 when unknown or unimplemented */
-	bool size_known;   /* sizing data was supplied */
+	bool truncated;	  /* 64-bit BAR in the last slot: no upper half */
+	uint64_t address; /* bus address with the flag bits masked off */
+	uint64_t size;	  /* 0 when unknown or unimplemented */
+	bool size_known;  /* sizing data was supplied */
 };
 
 struct hqio_pci_pm {
@@ -123,9 +123,9 @@ struct hqio_pci_pm {
 	uint16_t offset;
 	uint8_t version;
 	bool d1, d2;
-	uint8_t pme_support;  /* bit0 D0 .. bit4 D3cold */
+	uint8_t pme_support; /* bit0 D0 .. bit4 D3cold */
 	bool no_soft_reset;
-	uint8_t state;        /* 0..3 = D0..D3hot */
+	uint8_t state; /* 0..3 = D0..D3hot */
 };
 
 struct hqio_pci_msi {
@@ -143,7 +143,7 @@ struct hqio_pci_msix {
 	uint16_t offset;
 	bool enabled;
 	bool function_mask;
-	uint16_t table_size;  /* number of entries */
+	uint16_t table_size; /* number of entries */
 	uint8_t table_bir;
 	uint32_t table_offset;
 	uint8_t pba_bir;
@@ -154,10 +154,10 @@ struct hqio_pci_exp {
 	bool present;
 	uint16_t offset;
 	uint8_t version;
-	uint8_t port_type;          /* HQIO_PCI_EXP_TYPE_* */
+	uint8_t port_type; /* HQIO_PCI_EXP_TYPE_* */
 	bool slot;
 	uint32_t devcap;
-	bool flr;                   /* DevCap FLR capable */
+	bool flr; /* DevCap FLR capable */
 	uint16_t mps_supported_bytes;
 	uint16_t devctl;
 	bool no_snoop_enabled;
@@ -166,16 +166,16 @@ struct hqio_pci_exp {
 	uint16_t mrrs_bytes;
 	uint16_t devsta;
 	bool transactions_pending;
-	bool has_link;              /* port type implements the link registers */
+	bool has_link; /* port type implements the link registers */
 	uint32_t lnkcap;
-	uint8_t link_speed_max;     /* encoding: 1 = 2.5 GT/s, 2 = 5, 3 = 8, ... */
+	uint8_t link_speed_max; /* encoding: 1 = 2.5 GT/s, 2 = 5, 3 = 8, ... */
 	uint8_t link_width_max;
-	bool dll_active_reporting;  /* LnkCap Data Link Layer Link Active Reporting Capable */
+	bool dll_active_reporting; /* LnkCap Data Link Layer Link Active Reporting Capable */
 	uint16_t lnksta;
 	uint8_t link_speed;
 	uint8_t link_width;
 	bool dll_link_active;
-	bool has_root;              /* root port / RC event collector: Root registers */
+	bool has_root; /* root port / RC event collector: Root registers */
 	bool crs_sv_capable;
 	bool crs_sv_enabled;
 };
@@ -183,8 +183,8 @@ struct hqio_pci_exp {
 struct hqio_pci_af {
 	bool present;
 	uint16_t offset;
-	bool tp;   /* Transactions Pending capable */
-	bool flr;  /* FLR capable */
+	bool tp;  /* Transactions Pending capable */
+	bool flr; /* FLR capable */
 };
 
 struct hqio_pci_acs {
@@ -207,7 +207,7 @@ struct hqio_pci_sriov {
 	uint16_t vf_device_id;
 };
 
-struct hqio_pci_ext_feature {  /* ATS, PRI, PASID */
+struct hqio_pci_ext_feature { /* ATS, PRI, PASID */
 	bool present;
 	uint16_t offset;
 	bool enabled;
@@ -224,28 +224,28 @@ struct hqio_pci_aer {
 };
 
 struct hqio_pci_info {
-	size_t cfg_len;           /* bytes that could be read */
-	bool ids_all_ones;        /* Vendor/Device ID read 0xffff (VF or absent) */
+	size_t cfg_len;	   /* bytes that could be read */
+	bool ids_all_ones; /* Vendor/Device ID read 0xffff (VF or absent) */
 	uint16_t vendor_id;
 	uint16_t device_id;
 	uint16_t command;
 	uint16_t status;
-	bool cap_list;            /* Status.Capabilities List */
-	bool intx_status;         /* Status.Interrupt Status */
-	bool imm_ready;           /* Status.Immediate Readiness */
+	bool cap_list;	  /* Status.Capabilities List */
+	bool intx_status; /* Status.Interrupt Status */
+	bool imm_ready;	  /* Status.Immediate Readiness */
 	uint8_t revision;
-	uint32_t class_code;      /* base << 16 | sub << 8 | prog-if */
-	uint8_t header_type;      /* without the multi-function bit */
+	uint32_t class_code; /* base << 16 | sub << 8 | prog-if */
+	uint8_t header_type; /* without the multi-function bit */
 	bool multifunction;
-	uint16_t subsys_vendor;   /* type 0 only */
+	uint16_t subsys_vendor; /* type 0 only */
 	uint16_t subsys_id;
-	unsigned n_bars;          /* 6 (type 0), 2 (type 1), 0 otherwise */
+	unsigned n_bars; /* 6 (type 0), 2 (type 1), 0 otherwise */
 	struct hqio_pci_bar bars[HQIO_PCI_NUM_BARS_TYPE0];
 	bool rom_present;
 	bool rom_enabled;
 	uint32_t rom_address;
-	uint64_t rom_size;        /* when sizing data was supplied */
-	uint8_t int_pin;          /* 0 none, 1..4 = INTA..INTD */
+	uint64_t rom_size; /* when sizing data was supplied */
+	uint8_t int_pin;   /* 0 none, 1..4 = INTA..INTD */
 	uint8_t int_line;
 	/* type 1 */
 	uint8_t primary_bus, secondary_bus, subordinate_bus;
@@ -256,7 +256,7 @@ struct hqio_pci_info {
 	struct hqio_pci_msix msix;
 	struct hqio_pci_exp exp;
 	struct hqio_pci_af af;
-	bool vendor_cap;          /* at least one Vendor Specific capability */
+	bool vendor_cap; /* at least one Vendor Specific capability */
 	struct hqio_pci_aer aer;
 	struct hqio_pci_acs acs;
 	struct hqio_pci_sriov sriov;
@@ -319,8 +319,8 @@ const char *hqio_pci_bar_kind_str(enum hqio_bar_kind k);
 
 struct hqio_dump_dev {
 	struct hqio_bdf bdf;
-	size_t len;                /* highest offset filled + 1 */
-	char title[160];           /* rest of the device line, e.g. "Ethernet controller: ..." */
+	size_t len;	 /* highest offset filled + 1 */
+	char title[160]; /* rest of the device line, e.g. "Ethernet controller: ..." */
 	uint8_t cfg[HQIO_PCI_CFG_EXP_SIZE];
 };
 
@@ -340,8 +340,8 @@ int hqio_lspci_parse(const char *text, size_t len, struct hqio_dump_dev **devs, 
  * and returns buf, or returns NULL when unknown. device lookups need the
  * vendor. */
 const char *hqio_ids_vendor(const char *ids, size_t len, uint16_t vendor, char *buf, size_t buflen);
-const char *hqio_ids_device(const char *ids, size_t len, uint16_t vendor, uint16_t device, char *buf,
-			    size_t buflen);
+const char *hqio_ids_device(const char *ids, size_t len, uint16_t vendor, uint16_t device,
+			    char *buf, size_t buflen);
 const char *hqio_ids_class(const char *ids, size_t len, uint32_t class_code, char *buf,
 			   size_t buflen);
 

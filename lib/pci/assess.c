@@ -21,7 +21,7 @@
 
 const char *hqio_level_str(enum hqio_level l)
 {
-	static const char *const s[] = {"ok", "note", "degraded", "unsafe"};
+	static const char *const s[] = { "ok", "note", "degraded", "unsafe" };
 	return l <= HQIO_LEVEL_UNSAFE ? s[l] : "?";
 }
 
@@ -32,7 +32,7 @@ const char *hqio_verdict_str(enum hqio_level l)
 
 const char *hqio_reset_name(enum hqio_reset_kind k)
 {
-	static const char *const s[] = {"flr", "af_flr", "pm", "bus"};
+	static const char *const s[] = { "flr", "af_flr", "pm", "bus" };
 	return k < HQIO_RESET_COUNT ? s[k] : "?";
 }
 
@@ -89,7 +89,8 @@ static void eval_bus_reset(const struct hqio_system *sys, const struct hqio_pci_
 	char b[HQIO_BDF_STR_MAX];
 
 	if (in->header_type == HQIO_PCI_HEADER_TYPE_BRIDGE) {
-		set_reset(r, HQIO_NO, "a bridge: it has a subordinate bus that a bus reset would take down");
+		set_reset(r, HQIO_NO,
+			  "a bridge: it has a subordinate bus that a bus reset would take down");
 		return;
 	}
 	if (!n->parent_known) {
@@ -121,18 +122,19 @@ static void eval_bus_reset(const struct hqio_system *sys, const struct hqio_pci_
 		set_reset(r, HQIO_YES, "alone below bridge %s%s", b,
 			  n->sysfs ? "" : " (as far as the dump shows)");
 	else if (all_same_owner)
-		set_reset(r, HQIO_YES,
-			  "bridge %s; also resets %u other function(s), all in the same IOMMU group", b,
-			  r->n_affected);
+		set_reset(
+			r, HQIO_YES,
+			"bridge %s; also resets %u other function(s), all in the same IOMMU group",
+			b, r->n_affected);
 	else if (!n->iommu_known)
 		set_reset(r, HQIO_UNKNOWN,
-			  "bridge %s; also resets %u other function(s): usable only if they go to the "
+			  "bridge %s; also resets %u other function(s): usable only if they go to "
+			  "the "
 			  "same owner",
 			  b, r->n_affected);
 	else
-		set_reset(r, HQIO_NO,
-			  "bridge %s; would also reset %u function(s) of other owners", b,
-			  r->n_affected);
+		set_reset(r, HQIO_NO, "bridge %s; would also reset %u function(s) of other owners",
+			  b, r->n_affected);
 }
 
 static void eval_resets(const struct hqio_system *sys, const struct hqio_pci_node *n,
@@ -193,7 +195,8 @@ static void eval_resets(const struct hqio_system *sys, const struct hqio_pci_nod
 		a->linux_agrees = HQIO_NO;
 		int w = snprintf(a->linux_diff + used, sizeof(a->linux_diff) - used, "%s%s %s",
 				 used ? ", " : "", hqio_reset_name((enum hqio_reset_kind)k),
-				 r->linux_lists == HQIO_YES ? "listed by Linux only" : "found by hqio only");
+				 r->linux_lists == HQIO_YES ? "listed by Linux only"
+							    : "found by hqio only");
 		if (w > 0 && (size_t)w < sizeof(a->linux_diff) - used)
 			used += (size_t)w;
 	}
@@ -223,8 +226,8 @@ static void eval_acs(const struct hqio_system *sys, const struct hqio_pci_node *
 			h->applies = true;
 			h->acs_present = in->acs.present;
 			h->ctrl = in->acs.ctrl;
-			h->isolates = in->acs.present &&
-				      (in->acs.ctrl & HQIO_PCI_ACS_ISOLATION) == HQIO_PCI_ACS_ISOLATION;
+			h->isolates = in->acs.present && (in->acs.ctrl & HQIO_PCI_ACS_ISOLATION) ==
+								 HQIO_PCI_ACS_ISOLATION;
 			if (in->ext.unreadable)
 				a->acs_path_ok = HQIO_UNKNOWN;
 			else if (!h->isolates && a->acs_path_ok == HQIO_YES)
@@ -313,7 +316,8 @@ static void judge(const struct hqio_system *sys, const struct hqio_pci_node *n,
 	/* Functions that are never assigned get that one reason, not a list of
 	 * what else they lack. */
 	if (in->header_type == HQIO_PCI_HEADER_TYPE_BRIDGE) {
-		reason(a, HQIO_LEVEL_UNSAFE, "a bridge (type 1 header): only endpoints are assignable");
+		reason(a, HQIO_LEVEL_UNSAFE,
+		       "a bridge (type 1 header): only endpoints are assignable");
 		return;
 	}
 	if (in->header_type != HQIO_PCI_HEADER_TYPE_NORMAL) {
@@ -322,7 +326,8 @@ static void judge(const struct hqio_system *sys, const struct hqio_pci_node *n,
 		return;
 	}
 	if ((in->class_code >> 8) == HQIO_PCI_CLASS_BRIDGE_HOST) {
-		reason(a, HQIO_LEVEL_UNSAFE, "a host bridge: a platform resource, not a device to assign");
+		reason(a, HQIO_LEVEL_UNSAFE,
+		       "a host bridge: a platform resource, not a device to assign");
 		return;
 	}
 
@@ -337,15 +342,17 @@ static void judge(const struct hqio_system *sys, const struct hqio_pci_node *n,
 		       n->cfg_len);
 	else if (in->exp.present && in->ext.unreadable)
 		reason(a, HQIO_LEVEL_NOTE,
-		       "extended configuration space not available: AER, ACS, SR-IOV, ATS not checked");
+		       "extended configuration space not available: AER, ACS, SR-IOV, ATS not "
+		       "checked");
 
 	if (a->vf) {
 		if (a->vf_pf_known)
-			reason(a, HQIO_LEVEL_NOTE, "SR-IOV virtual function %u of PF %s", a->vf_index,
-			       hqio_bdf_format(a->vf_pf, b, sizeof(b)));
+			reason(a, HQIO_LEVEL_NOTE, "SR-IOV virtual function %u of PF %s",
+			       a->vf_index, hqio_bdf_format(a->vf_pf, b, sizeof(b)));
 		else
 			reason(a, HQIO_LEVEL_NOTE,
-			       "SR-IOV virtual function (IDs read 0xffff); its PF is not known here");
+			       "SR-IOV virtual function (IDs read 0xffff); its PF is not known "
+			       "here");
 	}
 
 	/* Reset. */
@@ -367,14 +374,16 @@ static void judge(const struct hqio_system *sys, const struct hqio_pci_node *n,
 		reason(a, HQIO_LEVEL_DEGRADED, "no reset method confirmed (see the reset list)");
 	else if (only_bus)
 		reason(a, HQIO_LEVEL_DEGRADED,
-		       "only a secondary bus reset: slower, and resets everything below the bridge");
+		       "only a secondary bus reset: slower, and resets everything below the "
+		       "bridge");
 	if (a->linux_agrees == HQIO_NO)
 		reason(a, HQIO_LEVEL_NOTE, "Linux reset_method differs: %s", a->linux_diff);
 
 	/* Quiesce: is there a trustworthy Transactions Pending bit? */
 	if (!in->std.unreadable && !in->exp.present && !(in->af.present && in->af.tp))
 		reason(a, HQIO_LEVEL_DEGRADED,
-		       "no Transactions Pending bit (conventional PCI without AF TP): quiesce needs "
+		       "no Transactions Pending bit (conventional PCI without AF TP): quiesce "
+		       "needs "
 		       "a device-specific idle check");
 
 	/* Interrupts. */
@@ -385,15 +394,16 @@ static void judge(const struct hqio_system *sys, const struct hqio_pci_node *n,
 
 	/* Isolation. */
 	if (a->iommu_group == -2)
-		reason(a, HQIO_LEVEL_DEGRADED, "IOMMU group unknown (not in a dump): isolation not checked");
+		reason(a, HQIO_LEVEL_DEGRADED,
+		       "IOMMU group unknown (not in a dump): isolation not checked");
 	else if (a->iommu_group == -1)
 		reason(a, HQIO_LEVEL_UNSAFE,
 		       "no IOMMU group: device DMA cannot be confined (no IOMMU, or it is off)");
 	else if (a->n_group > 1) {
 		list_bdfs(list, sizeof(list), a->group, a->n_group, n->bdf);
 		reason(a, HQIO_LEVEL_DEGRADED,
-		       "IOMMU group %d also holds %s: they must be assigned together", a->iommu_group,
-		       list);
+		       "IOMMU group %d also holds %s: they must be assigned together",
+		       a->iommu_group, list);
 	}
 	for (unsigned i = 0; i < a->n_acs; i++) {
 		const struct hqio_acs_hop *h = &a->acs[i];
@@ -417,7 +427,8 @@ static void judge(const struct hqio_system *sys, const struct hqio_pci_node *n,
 		reason(a, HQIO_LEVEL_NOTE,
 		       "ATS enabled: reclaim must invalidate the device's translation cache");
 	if (in->pm.present && in->pm.state != 0)
-		reason(a, HQIO_LEVEL_NOTE, "in D%u%s", in->pm.state, in->pm.state == 3 ? "hot" : "");
+		reason(a, HQIO_LEVEL_NOTE, "in D%u%s", in->pm.state,
+		       in->pm.state == 3 ? "hot" : "");
 	if (n->driver[0])
 		reason(a, HQIO_LEVEL_NOTE, "bound to host driver %s: it is unbound on assignment",
 		       n->driver);

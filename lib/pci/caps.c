@@ -163,15 +163,15 @@ static unsigned std_min_size(uint16_t id)
 {
 	switch (id) {
 	case HQIO_PCI_CAP_ID_PM:
-		return HQIO_PCI_PM_SIZEOF;          /* PCI PM 1.2 §3.2 */
+		return HQIO_PCI_PM_SIZEOF; /* PCI PM 1.2 §3.2 */
 	case HQIO_PCI_CAP_ID_MSI:
-		return 10;                          /* 32-bit, no mask: PCI LB 3.0 §6.8.1 */
+		return 10; /* 32-bit, no mask: PCI LB 3.0 §6.8.1 */
 	case HQIO_PCI_CAP_ID_MSIX:
-		return HQIO_PCI_MSIX_SIZEOF;        /* PCI LB 3.0 §6.8.2 */
+		return HQIO_PCI_MSIX_SIZEOF; /* PCI LB 3.0 §6.8.2 */
 	case HQIO_PCI_CAP_ID_EXP:
-		return HQIO_PCI_EXP_SIZEOF_V1;      /* through Link Status, PCIe 5.0 §7.5.3 */
+		return HQIO_PCI_EXP_SIZEOF_V1; /* through Link Status, PCIe 5.0 §7.5.3 */
 	case HQIO_PCI_CAP_ID_AF:
-		return HQIO_PCI_AF_SIZEOF;          /* AF ECN */
+		return HQIO_PCI_AF_SIZEOF; /* AF ECN */
 	default:
 		return 2;
 	}
@@ -181,11 +181,11 @@ static unsigned ext_min_size(uint16_t id)
 {
 	switch (id) {
 	case HQIO_PCI_EXT_CAP_ID_ERR:
-		return 0x1c;  /* through AER Capabilities and Control, PCIe 5.0 §7.8.4 */
+		return 0x1c; /* through AER Capabilities and Control, PCIe 5.0 §7.8.4 */
 	case HQIO_PCI_EXT_CAP_ID_ACS:
-		return 8;     /* PCIe 5.0 §7.7.8 */
+		return 8; /* PCIe 5.0 §7.7.8 */
 	case HQIO_PCI_EXT_CAP_ID_SRIOV:
-		return 0x40;  /* PCIe 5.0 §9.3.3 */
+		return 0x40; /* PCIe 5.0 §9.3.3 */
 	case HQIO_PCI_EXT_CAP_ID_ATS:
 	case HQIO_PCI_EXT_CAP_ID_PASID:
 	case HQIO_PCI_EXT_CAP_ID_ARI:
@@ -219,7 +219,7 @@ static int list_defect(struct hqio_pci_cap_list *out, enum hqio_cap_defect d, ui
 int hqio_pci_walk_std(const uint8_t *cfg, size_t len, struct hqio_pci_cap *caps,
 		      struct hqio_pci_cap_list *out, struct hqio_error *err)
 {
-	uint8_t seen[HQIO_PCI_CFG_SIZE / 4] = {0};
+	uint8_t seen[HQIO_PCI_CFG_SIZE / 4] = { 0 };
 	uint16_t status;
 	uint8_t ptr8;
 	uint16_t from = HQIO_PCI_CAPABILITY_LIST;
@@ -228,7 +228,8 @@ int hqio_pci_walk_std(const uint8_t *cfg, size_t len, struct hqio_pci_cap *caps,
 	if (!hqio_cfg_r16(cfg, len, HQIO_PCI_STATUS, &status) ||
 	    !hqio_cfg_r8(cfg, len, HQIO_PCI_CAPABILITY_LIST, &ptr8)) {
 		out->unreadable = true;
-		return hqio_error_set(err, -ENODATA, "capability list not readable (%zu bytes)", len);
+		return hqio_error_set(err, -ENODATA, "capability list not readable (%zu bytes)",
+				      len);
 	}
 	if (!(status & HQIO_PCI_STATUS_CAP_LIST)) {
 		out->absent = true;
@@ -253,7 +254,7 @@ int hqio_pci_walk_std(const uint8_t *cfg, size_t len, struct hqio_pci_cap *caps,
 			return list_defect(out, HQIO_CAP_BROKEN, ptr, from, "standard", err);
 		if (ptr + std_min_size(id) > HQIO_PCI_CFG_SIZE)
 			return list_defect(out, HQIO_CAP_PTR_PAST_END, ptr, from, "standard", err);
-		caps[out->n++] = (struct hqio_pci_cap){.offset = ptr, .id = id};
+		caps[out->n++] = (struct hqio_pci_cap){ .offset = ptr, .id = id };
 		from = (uint16_t)(ptr + HQIO_PCI_CAP_LIST_NEXT);
 		ptr8 = cfg[from];
 	}
@@ -262,7 +263,7 @@ int hqio_pci_walk_std(const uint8_t *cfg, size_t len, struct hqio_pci_cap *caps,
 int hqio_pci_walk_ext(const uint8_t *cfg, size_t len, struct hqio_pci_cap *caps,
 		      struct hqio_pci_cap_list *out, struct hqio_error *err)
 {
-	uint8_t seen[HQIO_PCI_CFG_EXP_SIZE / 4] = {0};
+	uint8_t seen[HQIO_PCI_CFG_EXP_SIZE / 4] = { 0 };
 	uint32_t h;
 	uint16_t ptr = HQIO_PCI_CFG_SIZE, from = 0;
 
@@ -284,8 +285,10 @@ int hqio_pci_walk_ext(const uint8_t *cfg, size_t len, struct hqio_pci_cap *caps,
 		uint16_t id = (uint16_t)HQIO_PCI_EXT_CAP_ID(h);
 		if ((size_t)ptr + ext_min_size(id) > HQIO_PCI_CFG_EXP_SIZE)
 			return list_defect(out, HQIO_CAP_PTR_PAST_END, ptr, from, "extended", err);
-		caps[out->n++] = (struct hqio_pci_cap){
-			.offset = ptr, .id = id, .version = (uint8_t)HQIO_PCI_EXT_CAP_VER(h), .ext = true};
+		caps[out->n++] = (struct hqio_pci_cap){ .offset = ptr,
+							.id = id,
+							.version = (uint8_t)HQIO_PCI_EXT_CAP_VER(h),
+							.ext = true };
 		if ((h >> 20) & 3)
 			out->misaligned = true;
 		uint16_t next = (uint16_t)HQIO_PCI_EXT_CAP_NEXT(h);
@@ -293,7 +296,8 @@ int hqio_pci_walk_ext(const uint8_t *cfg, size_t len, struct hqio_pci_cap *caps,
 		if (next == 0)
 			return 0;
 		if (next < HQIO_PCI_CFG_SIZE)
-			return list_defect(out, HQIO_CAP_PTR_IN_HEADER, next, from, "extended", err);
+			return list_defect(out, HQIO_CAP_PTR_IN_HEADER, next, from, "extended",
+					   err);
 		if ((size_t)next + 4 > len) {
 			out->unreadable = true;
 			return list_defect(out, HQIO_CAP_TRUNCATED, next, from, "extended", err);

@@ -23,7 +23,7 @@ void hqio_cfgb_w32(struct hqio_cfgb *b, size_t off, uint32_t v)
 }
 
 void hqio_cfgb_init(struct hqio_cfgb *b, uint16_t vendor, uint16_t device, uint32_t class_code,
-	       uint8_t header_type)
+		    uint8_t header_type)
 {
 	memset(b, 0, sizeof(*b));
 	hqio_cfgb_w16(b, 0x00, vendor);

@@ -70,8 +70,9 @@ static void decode_bars(const struct img *m, const struct hqio_pci_sizes *sizes,
 		case HQIO_PCI_BASE_ADDRESS_MEM_TYPE_64:
 			b->kind = HQIO_BAR_MEM64;
 			if (i + 1 < o->n_bars) {
-				b->address |= (uint64_t)r32(m, HQIO_PCI_BASE_ADDRESS_0 + 4 * (i + 1))
-					      << 32;
+				b->address |=
+					(uint64_t)r32(m, HQIO_PCI_BASE_ADDRESS_0 + 4 * (i + 1))
+					<< 32;
 				o->bars[i + 1].kind = HQIO_BAR_UPPER;
 			} else {
 				b->truncated = true;
@@ -200,8 +201,10 @@ static void decode_exp(const struct img *m, uint16_t at, struct hqio_pci_exp *e)
 	e->devctl = r16(m, at + HQIO_PCI_EXP_DEVCTL);
 	e->no_snoop_enabled = e->devctl & HQIO_PCI_EXP_DEVCTL_NOSNOOP_EN;
 	e->relaxed_ordering = e->devctl & HQIO_PCI_EXP_DEVCTL_RELAX_EN;
-	e->mps_bytes = (uint16_t)(128u * pow2_capped((e->devctl & HQIO_PCI_EXP_DEVCTL_PAYLOAD) >> 5, 5));
-	e->mrrs_bytes = (uint16_t)(128u * pow2_capped((e->devctl & HQIO_PCI_EXP_DEVCTL_READRQ) >> 12, 5));
+	e->mps_bytes =
+		(uint16_t)(128u * pow2_capped((e->devctl & HQIO_PCI_EXP_DEVCTL_PAYLOAD) >> 5, 5));
+	e->mrrs_bytes =
+		(uint16_t)(128u * pow2_capped((e->devctl & HQIO_PCI_EXP_DEVCTL_READRQ) >> 12, 5));
 	e->devsta = r16(m, at + HQIO_PCI_EXP_DEVSTA);
 	e->transactions_pending = e->devsta & HQIO_PCI_EXP_DEVSTA_TRPND;
 	e->has_link = exp_type_has_link(e->port_type);
@@ -217,7 +220,8 @@ static void decode_exp(const struct img *m, uint16_t at, struct hqio_pci_exp *e)
 	}
 	/* Root Control/Capabilities (PCIe 5.0 §7.5.3.12-13): root ports and RCECs,
 	 * and only when the structure is long enough to hold them. */
-	if ((e->port_type == HQIO_PCI_EXP_TYPE_ROOT_PORT || e->port_type == HQIO_PCI_EXP_TYPE_RC_EC) &&
+	if ((e->port_type == HQIO_PCI_EXP_TYPE_ROOT_PORT ||
+	     e->port_type == HQIO_PCI_EXP_TYPE_RC_EC) &&
 	    at + HQIO_PCI_EXP_RTCAP + 2 <= HQIO_PCI_CFG_SIZE) {
 		e->has_root = true;
 		e->crs_sv_enabled = r16(m, at + HQIO_PCI_EXP_RTCTL) & HQIO_PCI_EXP_RTCTL_CRSSVE;
@@ -302,7 +306,8 @@ static void decode_ext_caps(const struct img *m, struct hqio_pci_info *o)
 			break;
 		case HQIO_PCI_EXT_CAP_ID_ARI:
 			o->ari = true;
-			o->ari_next_fn = (uint8_t)HQIO_PCI_ARI_CAP_NFN(r16(m, at + HQIO_PCI_ARI_CAP));
+			o->ari_next_fn =
+				(uint8_t)HQIO_PCI_ARI_CAP_NFN(r16(m, at + HQIO_PCI_ARI_CAP));
 			break;
 		case HQIO_PCI_EXT_CAP_ID_SRIOV: {
 			struct hqio_pci_sriov *s = &o->sriov;
@@ -333,7 +338,8 @@ static void decode_ext_caps(const struct img *m, struct hqio_pci_info *o)
 		case HQIO_PCI_EXT_CAP_ID_PASID:
 			o->pasid.present = true;
 			o->pasid.offset = at;
-			o->pasid.enabled = r16(m, at + HQIO_PCI_PASID_CTRL) & HQIO_PCI_PASID_CTRL_ENABLE;
+			o->pasid.enabled =
+				r16(m, at + HQIO_PCI_PASID_CTRL) & HQIO_PCI_PASID_CTRL_ENABLE;
 			break;
 		case HQIO_PCI_EXT_CAP_ID_DSN:
 			o->dsn = true;
@@ -366,17 +372,18 @@ static bool all_ones(const uint8_t *cfg, size_t len)
 int hqio_pci_decode(const uint8_t *cfg, size_t len, const struct hqio_pci_sizes *sizes,
 		    struct hqio_pci_info *out, struct hqio_error *err)
 {
-	struct img m = {cfg, len > HQIO_PCI_CFG_EXP_SIZE ? HQIO_PCI_CFG_EXP_SIZE : len};
-	struct hqio_error e1 = {0}, e2 = {0};
+	struct img m = { cfg, len > HQIO_PCI_CFG_EXP_SIZE ? HQIO_PCI_CFG_EXP_SIZE : len };
+	struct hqio_error e1 = { 0 }, e2 = { 0 };
 	bool want_ext;
 	int rc1, rc2 = 0;
 
 	memset(out, 0, sizeof(*out));
 	out->cfg_len = m.len;
 	if (!cfg || m.len < HQIO_PCI_CFG_HDR_SIZE)
-		return hqio_error_set(err, -EINVAL,
-				      "configuration image too short: %zu bytes, the header needs 64",
-				      cfg ? m.len : 0);
+		return hqio_error_set(
+			err, -EINVAL,
+			"configuration image too short: %zu bytes, the header needs 64",
+			cfg ? m.len : 0);
 	/* A config read of a function that does not exist completes with
 	 * all-ones data (PCIe 5.0 §2.3.2, Unsupported Request). */
 	if (all_ones(cfg, m.len))
@@ -404,8 +411,8 @@ int hqio_pci_decode(const uint8_t *cfg, size_t len, const struct hqio_pci_sizes 
 		int rc = rc1 ? rc1 : rc2;
 		const char *msg = rc1 ? e1.msg : e2.msg;
 		if (rc == -ENODATA)
-			return hqio_error_set(err, -ENODATA, "image truncated at %zu bytes: %s", m.len,
-					      msg);
+			return hqio_error_set(err, -ENODATA, "image truncated at %zu bytes: %s",
+					      m.len, msg);
 		return hqio_error_set(err, -EBADMSG, "%s", msg);
 	}
 	hqio_error_clear(err);
@@ -477,7 +484,8 @@ const char *hqio_pci_port_type_str(uint8_t type)
 const char *hqio_pci_link_speed_str(uint8_t code)
 {
 	/* Supported Link Speeds encodings, PCIe 5.0 §7.5.3.6 / 6.0 §7.5.3.18 */
-	static const char *const s[] = {NULL, "2.5GT/s", "5GT/s", "8GT/s", "16GT/s", "32GT/s", "64GT/s"};
+	static const char *const s[] = { NULL,	   "2.5GT/s", "5GT/s", "8GT/s",
+					 "16GT/s", "32GT/s",  "64GT/s" };
 	return code < sizeof(s) / sizeof(s[0]) && s[code] ? s[code] : "unknown";
 }
 

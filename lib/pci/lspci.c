@@ -154,8 +154,9 @@ static int new_device(struct parser *p, const char *s, size_t len, const struct 
 	size_t tlen = 0;
 
 	if (t->has_domain && t->domain > UINT32_MAX)
-		return hqio_error_set(
-		    p->err, -EINVAL, "line %zu: PCI domain out of range (max ffffffff)", p->lineno);
+		return hqio_error_set(p->err, -EINVAL,
+				      "line %zu: PCI domain out of range (max ffffffff)",
+				      p->lineno);
 	if (t->bus > 0xff)
 		return hqio_error_set(p->err, -EINVAL, "line %zu: bus number out of range (max ff)",
 				      p->lineno);
@@ -210,10 +211,10 @@ static int data_line(struct parser *p, const char *s, size_t len, uint64_t off, 
 
 	if (!p->cur)
 		return hqio_error_set(
-		    p->err, -EINVAL,
-		    p->n ? "line %zu: hex data outside a device block (after a blank line)"
-			 : "line %zu: hex data before any device line",
-		    p->lineno);
+			p->err, -EINVAL,
+			p->n ? "line %zu: hex data outside a device block (after a blank line)"
+			     : "line %zu: hex data before any device line",
+			p->lineno);
 	if (off >= HQIO_PCI_CFG_EXP_SIZE)
 		return hqio_error_set(p->err, -EINVAL,
 				      "line %zu: offset beyond configuration space (max fff)",
@@ -288,7 +289,7 @@ static int parse_line(struct parser *p, const char *s, size_t len)
 int hqio_lspci_parse(const char *text, size_t len, struct hqio_dump_dev **devs, size_t *n,
 		     struct hqio_error *err)
 {
-	struct parser p = {.err = err};
+	struct parser p = { .err = err };
 	size_t pos = 0;
 	int rc = 0;
 

@@ -106,11 +106,12 @@ int hqio_system_decode(struct hqio_system *sys, struct hqio_error *err)
 	qsort(sys->nodes, sys->n, sizeof(sys->nodes[0]), node_cmp);
 	for (size_t i = 0; i < sys->n; i++) {
 		struct hqio_pci_node *n = &sys->nodes[i];
-		struct hqio_error e = {0};
+		struct hqio_error e = { 0 };
 		free(n->info);
 		n->info = malloc(sizeof(*n->info));
 		if (!n->info)
-			return hqio_error_set(err, -ENOMEM, "out of memory decoding %zu devices", sys->n);
+			return hqio_error_set(err, -ENOMEM, "out of memory decoding %zu devices",
+					      sys->n);
 		n->decode_rc = hqio_pci_decode(n->cfg, n->cfg_len, n->have_sizes ? &n->sizes : NULL,
 					       n->info, &e);
 		memcpy(n->decode_msg, e.msg, sizeof(n->decode_msg));
