@@ -147,9 +147,11 @@ LSPCI_EXT_NAMES = [
 _RE_STD_UNKNOWN = re.compile(r"(?:Capability ID (0x[0-9a-f]+|0)|#([0-9a-f]{2,})) \[[0-9a-f]{4}\]")
 _RE_EXT_UNKNOWN = re.compile(r"(?:Extended Capability ID (0x[0-9a-f]+|0)|#([0-9a-f]{2,}))$")
 _RE_DEVICE = re.compile(r"^([0-9a-f]{4,8}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]) ", re.M)
+# A capability line starts a line, or directly follows the "[xx] " of a
+# capability whose decoder printed nothing (then both share one line).
 _RE_CAP = re.compile(
-    r"\tCapabilities: (?:\[(?P<off>[0-9a-f]+)(?: v(?P<ver>[0-9]+))?\] |(?P<denied><access denied>))"
-)
+    r"(?:(?<=\n)|(?<=\] ))\tCapabilities: "
+    r"(?:\[(?P<off>[0-9a-f]+)(?: v(?P<ver>[0-9]+))?\] |(?P<denied><access denied>))")
 
 
 class LspciParseError(Exception):
@@ -167,9 +169,9 @@ def classify(name, ext):
             best = (prefix, ids)
     if best is None:
         raise LspciParseError(
-            "lspci printed an %s capability name that is not in the table of "
+            "lspci printed %s capability name that is not in the table of "
             "check_lspci_sysfs.py: %r (update LSPCI_%s_NAMES from pciutils' %s)"
-            % ("extended" if ext else "standard", name, "EXT" if ext else "STD",
+            % ("an extended" if ext else "a standard", name, "EXT" if ext else "STD",
                "ls-ecaps.c" if ext else "ls-caps.c"))
     return set(best[1])
 
@@ -219,7 +221,10 @@ def parse_lspci(text):
                     "%s: lspci printed no name for the capability at [%s] (its decoder "
                     "could not read it); the ID cannot be told" % (bdf, off))
             else:
-                entry["ids"] = classify(name, ext)
+                try:
+                    entry["ids"] = classify(name, ext)
+                except LspciParseError as e:
+                    raise LspciParseError("%s [%s]: %s" % (bdf, off, e)) from None
             dev["ext" if ext else "std"].append(entry)
         devices[bdf] = dev
     return devices
@@ -233,7 +238,7 @@ def describe(entry):
     return "[%s%s] %s" % (off, ver, entry["text"])
 
 
-def compare_list(hq, lsp, ext, where):
+def compare_list(hq, lsp, ext, where, head=0x34):
     """Compare one hqio capability list object with lspci's entries.
 
     hq:  hqio JSON "capabilities" / "extended_capabilities" object.
@@ -241,9 +246,12 @@ def compare_list(hq, lsp, ext, where):
     Returns a list of error strings (empty = agree).
 
     Rules (H = hqio's list, n = len(H), L = lspci's entries):
-      - not readable: H is empty, and lspci shows only "<access denied>"
-        (standard list) or nothing (extended list: lspci stops silently when
-        it cannot read 0x100).
+      - not readable, no defect (nothing of the list could be read): H is
+        empty, and lspci shows only "<access denied>" (standard list) or
+        nothing (extended list: lspci stops silently when it cannot read 0x100).
+      - not readable with a defect (the list runs beyond the bytes that were
+        read): the defect must be "beyond the bytes read"; H holds what came
+        before it, and the defect rule below applies.
       - readable, no defect: L has exactly len(H) entries, all capabilities,
         with the same offsets, IDs (and versions for extended ones).
       - defect: the first n entries agree as above, then lspci's entry n
@@ -257,9 +265,10 @@ def compare_list(hq, lsp, ext, where):
           beyond the bytes read (ext)   lspci stops silently: len(L) == n
           past end of configuration     L[n] is a capability at defect.pointer
           space                         (lspci decodes what it can of it)
-        and defect.at names the register that held the pointer: 0x34 for the
-        head, the previous capability's offset + 1 (standard), or the
-        previous capability's offset (extended).
+        and defect.at names the register that held the pointer: `head` (0x34,
+        or 0x14 for a CardBus bridge) for the first pointer, the previous
+        capability's offset + 1 (standard), or the previous capability's
+        offset (extended).
     """
     errs = []
     what = "%s %s list" % (where, "extended" if ext else "standard")
@@ -275,9 +284,12 @@ def compare_list(hq, lsp, ext, where):
         return "; lspci: " + (", ".join(describe(e) for e in L) or "(nothing)") + \
             "; hqio: " + (", ".join(fmt_h(c) for c in H) or "(nothing)")
 
-    if not hq.get("readable", True):
+    defect = hq.get("defect")
+    if not hq.get("readable", True) and defect is None:
+        # Nothing could be read: no list at all.
         if H:
-            errs.append("%s: not readable but lists %d capabilities%s" % (what, len(H), lsp_dump()))
+            errs.append("%s: not readable, no defect, but lists %d capabilities%s"
+                        % (what, len(H), lsp_dump()))
         if ext:
             if L:
                 errs.append("%s: hqio says not readable, lspci lists %d entries%s"
@@ -286,8 +298,10 @@ def compare_list(hq, lsp, ext, where):
             errs.append("%s: hqio says not readable, lspci does not say <access denied>%s"
                         % (what, lsp_dump()))
         return errs
+    if not hq.get("readable", True) and defect.get("kind") != "beyond the bytes read":
+        errs.append("%s: not readable, but the defect is %r, not 'beyond the bytes read'"
+                    % (what, defect.get("kind")))
 
-    defect = hq.get("defect")
     n = len(H)
     for i, c in enumerate(H):
         if i >= len(L):
@@ -309,7 +323,7 @@ def compare_list(hq, lsp, ext, where):
 
     kind, ptr, at = defect.get("kind"), defect.get("pointer"), defect.get("at")
     if n == 0:
-        want_at = 0x34 if not ext else None
+        want_at = head if not ext else None
     else:
         want_at = H[-1]["offset"] + (0 if ext else 1)
     if want_at is not None and at != want_at:
@@ -347,7 +361,8 @@ def compare_device(hdev, ldev, where):
             errs.append("%s: hqio did not decode the device (%s) but lspci lists capabilities"
                         % (where, hdev.get("decode")))
         return errs
-    errs += compare_list(hdev["capabilities"], ldev["std"], False, where)
+    head = 0x14 if hdev.get("header_type") == 2 else 0x34  # CardBus: PCI_CB_CAPABILITY_LIST
+    errs += compare_list(hdev["capabilities"], ldev["std"], False, where, head)
     errs += compare_list(hdev["extended_capabilities"], ldev["ext"], True, where)
     return errs
 

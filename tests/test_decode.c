@@ -648,6 +648,52 @@ static void test_walker_survives_every_single_byte_pointer(void **state)
 	}
 }
 
+
+static void test_cardbus_list_starts_at_0x14(void **state)
+{
+	(void)state;
+	struct hqio_cfgb b;
+	struct hqio_pci_info *i = info_new();
+	hqio_cfgb_init(&b, 0x104c, 0xac56, 0x060700, HQIO_PCI_HEADER_TYPE_CARDBUS);
+	hqio_cfgb_w16(&b, HQIO_PCI_STATUS, HQIO_PCI_STATUS_CAP_LIST);
+	hqio_cfgb_w8(&b, HQIO_PCI_CB_CAPABILITY_LIST, 0xa0);
+	hqio_cfgb_w8(&b, 0x34, 0x50); /* would be wrong for type 2 */
+	hqio_cfgb_w8(&b, 0x50, 0x05);
+	hqio_cfgb_w8(&b, 0xa0, HQIO_PCI_CAP_ID_PM);
+	hqio_cfgb_w16(&b, 0xa2, 0x0002);
+	assert_int_equal(hqio_pci_decode(b.cfg, 256, NULL, i, NULL), 0);
+	assert_int_equal(i->std.n, 1);
+	assert_int_equal(i->std.caps[0].offset, 0xa0);
+	assert_true(i->pm.present);
+	assert_false(i->msi.present);
+	free(i);
+}
+
+static void test_unreadable_standard_list_leaves_extended_unknown(void **state)
+{
+	(void)state;
+	struct hqio_cfgb b;
+	struct hqio_pci_info *i = info_new();
+	build_nic(&b);
+	assert_int_equal(hqio_pci_decode(b.cfg, 64, NULL, i, NULL), -ENODATA);
+	assert_true(i->ext.unreadable);
+	assert_false(i->ext.absent);
+	free(i);
+}
+
+static void test_first_ats_instance_wins(void **state)
+{
+	(void)state;
+	struct hqio_cfgb b;
+	struct hqio_pci_info *i = info_new();
+	build_nvme(&b);
+	hqio_cfgb_ext(&b, 0x160, HQIO_PCI_EXT_CAP_ID_ATS, 1); /* a second, disabled ATS */
+	assert_int_equal(hqio_pci_decode(b.cfg, 4096, NULL, i, NULL), 0);
+	assert_int_equal(i->ats.offset, 0x140);
+	assert_true(i->ats.enabled);
+	free(i);
+}
+
 /* ---- SR-IOV VFs ---------------------------------------------------- */
 
 static void build_vf(struct hqio_cfgb *b)
@@ -788,6 +834,9 @@ int main(void)
 		cmocka_unit_test(test_all_ones_is_absent_device),
 		cmocka_unit_test(test_misaligned_pointer_is_masked_and_flagged),
 		cmocka_unit_test(test_walker_survives_every_single_byte_pointer),
+		cmocka_unit_test(test_cardbus_list_starts_at_0x14),
+		cmocka_unit_test(test_unreadable_standard_list_leaves_extended_unknown),
+		cmocka_unit_test(test_first_ats_instance_wins),
 		cmocka_unit_test(test_vf_recognised_and_ids_from_pf),
 		cmocka_unit_test(test_vf_routing_id_uses_offset_and_stride),
 		cmocka_unit_test(test_all_ones_ids_without_pcie_is_not_a_vf),

@@ -265,7 +265,9 @@ static void print_text(const struct hqio_names *names, const struct hqio_system 
 		printf(" MSI(%u)", a->msi_vectors);
 	if (a->msix)
 		printf(" MSI-X(%u)", a->msix_vectors);
-	if (!a->intx && !a->msi && !a->msix)
+	if (in->std.unreadable)
+		printf(" MSI/MSI-X unknown (capabilities not readable)");
+	else if (!a->intx && !a->msi && !a->msix)
 		printf(" none");
 	printf("\n");
 	for (int k = 0; k < HQIO_RESET_COUNT; k++) {

@@ -81,6 +81,9 @@
 #define HQIO_PCI_MIN_GNT		    0x3e
 #define HQIO_PCI_MAX_LAT		    0x3f
 
+/* ---- Type 2 (CardBus bridge) header (PC Card Standard, PCI LB 3.0 §6.2) ---- */
+#define HQIO_PCI_CB_CAPABILITY_LIST 0x14
+
 /* ---- Type 1 header (P2P 1.2 §3.2) ---- */
 #define HQIO_PCI_NUM_BARS_TYPE1		 2
 #define HQIO_PCI_PRIMARY_BUS		 0x18

@@ -222,11 +222,16 @@ int hqio_pci_walk_std(const uint8_t *cfg, size_t len, struct hqio_pci_cap *caps,
 	uint8_t seen[HQIO_PCI_CFG_SIZE / 4] = { 0 };
 	uint16_t status;
 	uint8_t ptr8;
+	uint8_t ht;
 	uint16_t from = HQIO_PCI_CAPABILITY_LIST;
 
 	list_init(out, caps);
+	/* A CardBus bridge keeps its list pointer at 0x14, not 0x34. */
+	if (hqio_cfg_r8(cfg, len, HQIO_PCI_HEADER_TYPE, &ht) &&
+	    (ht & HQIO_PCI_HEADER_TYPE_MASK) == HQIO_PCI_HEADER_TYPE_CARDBUS)
+		from = HQIO_PCI_CB_CAPABILITY_LIST;
 	if (!hqio_cfg_r16(cfg, len, HQIO_PCI_STATUS, &status) ||
-	    !hqio_cfg_r8(cfg, len, HQIO_PCI_CAPABILITY_LIST, &ptr8)) {
+	    !hqio_cfg_r8(cfg, len, from, &ptr8)) {
 		out->unreadable = true;
 		return hqio_error_set(err, -ENODATA, "capability list not readable (%zu bytes)",
 				      len);

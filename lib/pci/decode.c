@@ -326,16 +326,22 @@ static void decode_ext_caps(const struct img *m, struct hqio_pci_info *o)
 			break;
 		}
 		case HQIO_PCI_EXT_CAP_ID_ATS:
+			if (o->ats.present)
+				break;
 			o->ats.present = true;
 			o->ats.offset = at;
 			o->ats.enabled = r16(m, at + HQIO_PCI_ATS_CTRL) & HQIO_PCI_ATS_CTRL_ENABLE;
 			break;
 		case HQIO_PCI_EXT_CAP_ID_PRI:
+			if (o->pri.present)
+				break;
 			o->pri.present = true;
 			o->pri.offset = at;
 			o->pri.enabled = r16(m, at + HQIO_PCI_PRI_CTRL) & HQIO_PCI_PRI_CTRL_ENABLE;
 			break;
 		case HQIO_PCI_EXT_CAP_ID_PASID:
+			if (o->pasid.present)
+				break;
 			o->pasid.present = true;
 			o->pasid.offset = at;
 			o->pasid.enabled =
@@ -401,6 +407,10 @@ int hqio_pci_decode(const uint8_t *cfg, size_t len, const struct hqio_pci_sizes 
 		 * lacks the extended space: callers see ext.unreadable, no error. */
 		if (m.len <= HQIO_PCI_CFG_SIZE + 4 && out->ext.unreadable)
 			rc2 = 0;
+	} else if (out->std.unreadable) {
+		/* Whether a PCI Express capability exists is not known, so the
+		 * extended space is not known to be absent either. */
+		out->ext.unreadable = true;
 	} else {
 		out->ext.absent = true;
 	}
