@@ -10,19 +10,35 @@ JOBS=${JOBS:-2}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 
 stage() { printf '\n==== %s ====\n' "$*"; }
+passed=0
+# Run ctest in a build dir; add its count of passed tests to $passed.
+run_ctest() {
+	local dir=$1 log
+	log=$(mktemp)
+	shift
+	if ! "$@" ctest --test-dir "$dir" --output-on-failure -j"$JOBS" 2>&1 | tee "$log"; then
+		rm -f "$log"
+		return 1
+	fi
+	local n
+	n=$(sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -n 1)
+	rm -f "$log"
+	[ -n "$n" ] || { echo "FAIL: ctest in $dir did not report its results"; return 1; }
+	passed=$((passed + n))
+}
 
 stage "build (gcc)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$JOBS" >/dev/null
 stage "tests (gcc)"
-ctest --test-dir build --output-on-failure -j"$JOBS"
+run_ctest build env
 
 stage "build (ASan + UBSan)"
 cmake -S . -B build-san -DCMAKE_BUILD_TYPE=Debug -DHQIO_SANITIZE=ON >/dev/null
 cmake --build build-san -j"$JOBS" >/dev/null
 stage "tests (ASan + UBSan)"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	ctest --test-dir build-san --output-on-failure -j"$JOBS"
+run_ctest build-san env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 stage "fuzz (libFuzzer, ${FUZZ_SECONDS}s per target)"
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHQIO_FUZZ=ON -DHQIO_TESTS=OFF >/dev/null
@@ -51,5 +67,7 @@ for t in fuzz_decode fuzz_lspci; do
 		exit 1
 	fi
 	grep -E "Done [0-9]+ runs" "build-fuzz/$t.log" | tail -n 1
+	passed=$((passed + 1))
 done
 stage "all stages passed"
+echo "hqio: $passed passed, 0 failed"
