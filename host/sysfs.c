@@ -19,28 +19,34 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-long hqio_read_file(const char *path, char *buf, size_t len)
+/* Read up to len bytes from fd; returns the count or -errno. */
+static long read_all(int fd, void *buf, size_t len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	size_t got = 0;
-	while (got + 1 < len) {
-		ssize_t r = read(fd, buf + got, len - 1 - got);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = errno;
-			close(fd);
-			return -e;
-		}
+	while (got < len) {
+		ssize_t r = read(fd, (char *)buf + got, len - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
 		if (r == 0)
 			break;
 		got += (size_t)r;
 	}
-	close(fd);
-	buf[got] = '\0';
 	return (long)got;
+}
+
+long hqio_read_file(const char *path, char *buf, size_t len)
+{
+	if (len == 0)
+		return -EINVAL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	long got = read_all(fd, buf, len - 1);
+	close(fd);
+	buf[got > 0 ? got : 0] = '\0';
+	return got;
 }
 
 static int read_config(const char *devdir, struct hqio_pci_node *n)
@@ -54,22 +60,11 @@ static int read_config(const char *devdir, struct hqio_pci_node *n)
 	if (fstat(fd, &st) == 0 && st.st_size > 0)
 		n->cfg_size = st.st_size > HQIO_PCI_CFG_EXP_SIZE ? HQIO_PCI_CFG_EXP_SIZE
 								 : (size_t)st.st_size;
-	size_t got = 0;
-	while (got < sizeof(n->cfg)) {
-		ssize_t r = pread(fd, n->cfg + got, sizeof(n->cfg) - got, (off_t)got);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = errno;
-			close(fd);
-			return -e;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
+	long got = read_all(fd, n->cfg, sizeof(n->cfg));
 	close(fd);
-	n->cfg_len = got;
+	if (got < 0)
+		return (int)got;
+	n->cfg_len = (size_t)got;
 	return 0;
 }
 

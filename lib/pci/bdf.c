@@ -7,16 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "text.h"
 
 /* Parse up to maxdigits hex digits (at least one); advance *p. */
 static int parse_hex(const char **p, unsigned maxdigits, uint32_t *out)
@@ -25,7 +16,7 @@ static int parse_hex(const char **p, unsigned maxdigits, uint32_t *out)
 	unsigned n = 0;
 	int d;
 
-	while (n < maxdigits && (d = hexval(**p)) >= 0) {
+	while (n < maxdigits && (d = hqio_hexval((unsigned char)**p)) >= 0) {
 		v = v << 4 | (uint32_t)d;
 		(*p)++;
 		n++;

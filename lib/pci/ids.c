@@ -26,6 +26,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "text.h"
+
 struct ids_line {
 	const char *s;
 	size_t len;
@@ -54,17 +56,6 @@ static bool next_line(const char *text, size_t len, size_t *pos, struct ids_line
 		l->len--;
 	*pos = nl ? end + 1 : len;
 	return true;
-}
-
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static bool is_blank(char c)
@@ -106,7 +97,7 @@ static bool parse_entry(const struct ids_line *l, size_t at, unsigned ndigits, u
 	for (i = 0; i < ndigits; i++, pos++) {
 		int d;
 
-		if (pos >= l->len || (d = hexval((unsigned char)l->s[pos])) < 0)
+		if (pos >= l->len || (d = hqio_hexval((unsigned char)l->s[pos])) < 0)
 			return false;
 		v = v << 4 | (uint32_t)d;
 	}

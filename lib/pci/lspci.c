@@ -43,18 +43,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DATA_MAX_BYTES 16
+#include "text.h"
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#define DATA_MAX_BYTES 16
 
 static bool is_blank(unsigned char c)
 {
@@ -72,7 +63,7 @@ static size_t hex_run(const char *s, size_t end, size_t *pos, uint64_t *val)
 	uint64_t v = 0;
 	int d;
 
-	while (*pos < end && (d = hexval((unsigned char)s[*pos])) >= 0) {
+	while (*pos < end && (d = hqio_hexval((unsigned char)s[*pos])) >= 0) {
 		if (v <= (UINT64_MAX >> 8))
 			v = v << 4 | (uint64_t)d;
 		(*pos)++;
@@ -237,8 +228,8 @@ static int data_line(struct parser *p, const char *s, size_t len, uint64_t off, 
 			return hqio_error_set(p->err, -EINVAL,
 					      "line %zu: byte %zu is not two hex digits", p->lineno,
 					      count + 1);
-		hi = hexval((unsigned char)s[pos + 1]);
-		lo = hexval((unsigned char)s[pos + 2]);
+		hi = hqio_hexval((unsigned char)s[pos + 1]);
+		lo = hqio_hexval((unsigned char)s[pos + 2]);
 		if (hi < 0 || lo < 0 || (pos + 3 < len && !is_blank((unsigned char)s[pos + 3])))
 			return hqio_error_set(p->err, -EINVAL,
 					      "line %zu: byte %zu is not two hex digits", p->lineno,
