@@ -186,6 +186,9 @@ def main(argv):
 
     tmp = tempfile.mkdtemp(prefix="hqio-schema-")
     try:
+        sim = validate("sim topo", [hqio, "sim", "topo", "--json"])
+        ck.check(sim is None or sim.get("source") == "sim",
+                 "hqio sim topo --json says source \"sim\"")
         if os.path.isdir(ls.SYSFS_PCI) and os.listdir(ls.SYSFS_PCI):
             doc = validate("sysfs", [hqio, "inspect", "--json"])
             if doc and doc["devices"]:

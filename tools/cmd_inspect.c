@@ -3,6 +3,7 @@
  * to a virtual machine with high quality, and why not.
  */
 #include "commands.h"
+#include "inspect_out.h"
 #include "json.h"
 #include "names.h"
 #include "sysfs.h"
@@ -731,12 +732,12 @@ static int parse_args(int argc, char **argv, struct inspect_opts *o)
 	return 0;
 }
 
-static bool selected(const struct inspect_opts *o, struct hqio_bdf b)
+static bool selected(const struct hqio_bdf *only, size_t n_only, struct hqio_bdf b)
 {
-	if (!o->n_only)
+	if (!n_only)
 		return true;
-	for (size_t i = 0; i < o->n_only; i++)
-		if (hqio_bdf_cmp(o->only[i], b) == 0)
+	for (size_t i = 0; i < n_only; i++)
+		if (hqio_bdf_cmp(only[i], b) == 0)
 			return true;
 	return false;
 }
@@ -746,7 +747,6 @@ int cmd_inspect(int argc, char **argv)
 	struct inspect_opts o = { 0 };
 	struct hqio_system sys = { 0 };
 	struct hqio_error err = { 0 };
-	struct hqio_names names;
 	int rc = parse_args(argc, argv, &o);
 	if (rc) {
 		free(o.only);
@@ -775,48 +775,61 @@ int cmd_inspect(int argc, char **argv)
 			return HQIO_EXIT_FAIL;
 		}
 	}
+	struct inspect_report_opts ro = {
+		.json = o.json,
+		.verbose = o.verbose,
+		.source = o.dump ? "dump" : "sysfs",
+		.dump_file = o.dump,
+		.only = o.only,
+		.n_only = o.n_only,
+	};
+	rc = inspect_report(&sys, &ro);
+	hqio_system_free(&sys);
+	free(o.only);
+	return rc;
+}
+
+int inspect_report(const struct hqio_system *sys, const struct inspect_report_opts *ro)
+{
+	struct hqio_names names;
 	hqio_names_load(&names);
 	struct hqio_assessment *a = malloc(sizeof(*a));
 	if (!a) {
-		fprintf(stderr, "hqio inspect: out of memory\n");
+		fprintf(stderr, "hqio: out of memory\n");
 		hqio_names_free(&names);
-		hqio_system_free(&sys);
-		free(o.only);
 		return HQIO_EXIT_FAIL;
 	}
 	struct json j;
-	if (o.json) {
+	if (ro->json) {
 		json_init(&j, stdout);
 		json_obj(&j, NULL);
 		json_int(&j, "format_version", INSPECT_JSON_VERSION);
-		json_str(&j, "source", o.dump ? "dump" : "sysfs");
-		json_str(&j, "dump_file", o.dump);
-		json_bool(&j, "config_limited", sys.cfg_limited);
+		json_str(&j, "source", ro->source);
+		json_str(&j, "dump_file", ro->dump_file);
+		json_bool(&j, "config_limited", sys->cfg_limited);
 		json_str(&j, "names", names.text ? names.path : NULL);
 		json_arr(&j, "devices");
-	} else if (sys.cfg_limited) {
+	} else if (sys->cfg_limited) {
 		printf("note: not running as root: Linux returned only the first 64 bytes of "
 		       "configuration space;\n      capabilities are reported as not readable, not "
 		       "absent.\n\n");
 	}
-	for (size_t i = 0; i < sys.n; i++) {
-		const struct hqio_pci_node *n = &sys.nodes[i];
-		if (!selected(&o, n->bdf))
+	for (size_t i = 0; i < sys->n; i++) {
+		const struct hqio_pci_node *n = &sys->nodes[i];
+		if (!selected(ro->only, ro->n_only, n->bdf))
 			continue;
-		hqio_assess(&sys, n, a);
-		if (o.json)
+		hqio_assess(sys, n, a);
+		if (ro->json)
 			print_json_dev(&j, &names, n, a);
 		else
-			print_text(&names, &sys, n, a, o.verbose);
+			print_text(&names, sys, n, a, ro->verbose);
 	}
-	if (o.json) {
+	if (ro->json) {
 		json_arr_end(&j);
 		json_obj_end(&j);
 		json_end(&j);
 	}
 	free(a);
 	hqio_names_free(&names);
-	hqio_system_free(&sys);
-	free(o.only);
 	return fflush(stdout) == 0 ? HQIO_EXIT_OK : HQIO_EXIT_FAIL;
 }

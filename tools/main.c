@@ -10,6 +10,7 @@ static const struct {
 	const char *summary;
 } commands[] = {
 	{ "inspect", cmd_inspect, "judge whether PCI devices can be assigned with high quality" },
+	{ "sim", cmd_sim, "the simulated PCIe platform (sim topo)" },
 	{ "demo", cmd_demo, "walk through everything hqio does, step by step" },
 };
 
