@@ -27,6 +27,7 @@ test: deps
 
 bench: build
 	@$(BUILD)/bench/bench_decode
+	@$(BUILD)/bench/bench_engine
 
 install: build
 	@cmake --install $(BUILD)

@@ -417,14 +417,14 @@ void sim_fn_finalize(struct sim_fn *f)
 static const struct sim_fn_ops bridge_ops = {.kind = "bridge"};
 
 static struct sim_fn *new_bridge(struct sim_platform *p, struct sim_fn *parent, uint8_t dev,
-				 uint8_t fn, const char *name, uint16_t device, uint8_t port_type,
-				 uint8_t speed)
+				 uint8_t fn, const char *name, uint16_t vendor, uint16_t device,
+				 uint8_t port_type, uint8_t speed)
 {
 	struct sim_fn *f = sim_fn_new(p, parent, dev, fn, HQIO_PCI_CFG_EXP_SIZE, name, &bridge_ops,
 				      NULL);
 	if (!f)
 		return NULL;
-	sim_fn_header(f, 0x1b36, device, 0x060400, HQIO_PCI_HEADER_TYPE_BRIDGE, 0);
+	sim_fn_header(f, vendor, device, 0x060400, HQIO_PCI_HEADER_TYPE_BRIDGE, 0);
 	sim_add_exp(f, 0x40, port_type, false, speed, 1);
 	sim_add_msi(f, 0x80, 0, true, false);
 	sim_add_pm(f, 0x90, false);
@@ -437,20 +437,22 @@ static struct sim_fn *new_bridge(struct sim_platform *p, struct sim_fn *parent, 
 struct sim_fn *sim_add_root_port(struct sim_platform *p, uint8_t dev, uint8_t fn,
 				 uint8_t link_speed)
 {
-	return new_bridge(p, NULL, dev, fn, "root-port", 0x000c, HQIO_PCI_EXP_TYPE_ROOT_PORT,
-			  link_speed);
+	/* IDs as QEMU's emulated parts: pcie-root-port 1b36:000c, x3130 switch
+	 * ports 104c:8232/8233 (TI XIO3130), pcie-pci-bridge 1b36:000e. */
+	return new_bridge(p, NULL, dev, fn, "root-port", 0x1b36, 0x000c,
+			  HQIO_PCI_EXP_TYPE_ROOT_PORT, link_speed);
 }
 
 struct sim_fn *sim_add_switch(struct sim_platform *p, struct sim_fn *parent, unsigned n_down,
 			      struct sim_fn **down)
 {
-	struct sim_fn *up = new_bridge(p, parent, 0, 0, "switch-up", 0x000d,
+	struct sim_fn *up = new_bridge(p, parent, 0, 0, "switch-up", 0x104c, 0x8232,
 				       HQIO_PCI_EXP_TYPE_UPSTREAM, 3);
 	if (!up)
 		return NULL;
 	for (unsigned i = 0; i < n_down && i < 32; i++) {
-		struct sim_fn *d = new_bridge(p, up, (uint8_t)i, 0, "switch-down", 0x000e,
-					      HQIO_PCI_EXP_TYPE_DOWNSTREAM, 3);
+		struct sim_fn *d = new_bridge(p, up, (uint8_t)i, 0, "switch-down", 0x104c,
+					      0x8233, HQIO_PCI_EXP_TYPE_DOWNSTREAM, 3);
 		if (down)
 			down[i] = d;
 	}
@@ -459,8 +461,8 @@ struct sim_fn *sim_add_switch(struct sim_platform *p, struct sim_fn *parent, uns
 
 struct sim_fn *sim_add_pcie_to_pci_bridge(struct sim_platform *p, struct sim_fn *parent)
 {
-	return new_bridge(p, parent, 0, 0, "pcie-pci-bridge", 0x000e, HQIO_PCI_EXP_TYPE_PCI_BRIDGE,
-			  1);
+	return new_bridge(p, parent, 0, 0, "pcie-pci-bridge", 0x1b36, 0x000e,
+			  HQIO_PCI_EXP_TYPE_PCI_BRIDGE, 1);
 }
 
 static uint8_t number_below(struct sim_fn *br, uint8_t *next)

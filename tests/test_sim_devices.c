@@ -1064,6 +1064,30 @@ static void test_edu_dma_cancelled_by_reset(void **state)
 	sim_platform_free(p);
 }
 
+static void test_edu_dma_not_issued_while_bus_reset_asserted(void **state)
+{
+	(void)state;
+	struct sim_platform *p = plat_new();
+	struct sim_fn *rp = sim_add_root_port(p, 0x1c, 0, 2);
+	struct sim_fn *f = sim_dev_edu(p, rp, 0, 0, 0);
+	assert_non_null(f);
+	sim_enumerate(p);
+	uint64_t hpa = dma_page(f, IOVA, NULL);
+	command(f, CMD_ALL);
+	uint64_t t0 = now(p);
+	edu_queue(f, 64);
+	run_to(p, t0 + 50 * SIM_NS_PER_MS);
+	cfg_w(rp, HQIO_PCI_BRIDGE_CONTROL, 2, HQIO_PCI_BRIDGE_CTL_BUS_RESET);
+	run_to(p, t0 + 2 * SIM_EDU_DMA_NS); /* the timer fires inside the reset */
+	assert_true(f->in_reset);
+	assert_int_equal(mem_byte(p, hpa), 0);
+	cfg_w(rp, HQIO_PCI_BRIDGE_CONTROL, 2, 0);
+	run_to(p, t0 + 4 * SIM_EDU_DMA_NS);
+	assert_int_equal(mem_byte(p, hpa), 0);
+	assert_int_equal(f->dma.issued + f->dma.blocked_bme, 0);
+	sim_platform_free(p);
+}
+
 static void test_edu_dma_survives_bme_off_and_flr_then_dropped(void **state)
 {
 	(void)state;
@@ -1223,6 +1247,7 @@ int main(void)
 		cmocka_unit_test(test_edu_dma_completes_after_100ms),
 		cmocka_unit_test(test_edu_dma_cancelled_by_bme_off),
 		cmocka_unit_test(test_edu_dma_cancelled_by_reset),
+		cmocka_unit_test(test_edu_dma_not_issued_while_bus_reset_asserted),
 		cmocka_unit_test(test_edu_dma_survives_bme_off_and_flr_then_dropped),
 		cmocka_unit_test(test_edu_dma_survives_reset_lands_where_iova_maps_now),
 		cmocka_unit_test(test_edu_dma_waits_for_bus_master),

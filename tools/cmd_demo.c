@@ -7,6 +7,9 @@
 #include "names.h"
 #include "sysfs.h"
 
+#include "devices/devices.h"
+#include "sim.h"
+
 #include "hqio/cfgbuild.h"
 #include "hqio/inspect.h"
 
@@ -235,6 +238,127 @@ static void demo_reference(const struct hqio_names *names)
 	free(b);
 }
 
+static uint32_t demo_cfg16(struct sim_platform *p, struct sim_fn *f, uint16_t off)
+{
+	uint32_t v;
+	sim_cfg_read(p, sim_fn_bdf(f), off, 2, &v);
+	return v;
+}
+
+static void demo_sim_reset(struct sim_platform *p, struct sim_reference *ref)
+{
+	struct sim_fn *nv = ref->nvme, *rp = ref->rp[0];
+	struct hqio_bdf b = sim_fn_bdf(nv);
+	char bs[HQIO_BDF_STR_MAX];
+	uint64_t t0;
+
+	printf("\n  FLR of the NVMe-like controller %s, CRS Software Visibility on at its root port:\n",
+	       hqio_bdf_format(b, bs, sizeof(bs)));
+	sim_cfg_write(p, sim_fn_bdf(rp), rp->exp + HQIO_PCI_EXP_RTCTL, 2, HQIO_PCI_EXP_RTCTL_CRSSVE);
+	uint32_t dc = demo_cfg16(p, nv, nv->exp + HQIO_PCI_EXP_DEVCTL);
+	sim_cfg_write(p, b, nv->exp + HQIO_PCI_EXP_DEVCTL, 2, dc | HQIO_PCI_EXP_DEVCTL_BCR_FLR);
+	t0 = p->eng.now_ns;
+	static const unsigned at_ms[] = { 0, 50, 99, 100 };
+	for (size_t i = 0; i < sizeof(at_ms) / sizeof(at_ms[0]); i++) {
+		sim_run_until(&p->eng, t0 + at_ms[i] * SIM_NS_PER_MS);
+		uint32_t vid = demo_cfg16(p, nv, 0);
+		printf("    t+%3u ms  Vendor ID reads 0x%04x%s\n", at_ms[i], vid,
+		       vid == 0x0001 ? "  (Configuration Request Retry Status: not ready)" : "");
+	}
+
+	printf("  Secondary bus reset below the 8 GT/s root port (held 1 ms):\n");
+	uint32_t bc = demo_cfg16(p, rp, HQIO_PCI_BRIDGE_CONTROL);
+	sim_cfg_write(p, sim_fn_bdf(rp), HQIO_PCI_BRIDGE_CONTROL, 2, bc | HQIO_PCI_BRIDGE_CTL_BUS_RESET);
+	sim_run_for(&p->eng, SIM_T_RST_MIN_NS);
+	sim_cfg_write(p, sim_fn_bdf(rp), HQIO_PCI_BRIDGE_CONTROL, 2, bc);
+	t0 = p->eng.now_ns;
+	uint64_t link = 0, ready = 0;
+	for (uint64_t t = 0; t <= 200 * SIM_NS_PER_MS && !ready; t += SIM_NS_PER_MS) {
+		sim_run_until(&p->eng, t0 + t);
+		if (!link && (demo_cfg16(p, rp, rp->exp + HQIO_PCI_EXP_LNKSTA) & HQIO_PCI_EXP_LNKSTA_DLLLA))
+			link = t;
+		if (demo_cfg16(p, nv, 0) == SIM_NVME_VENDOR)
+			ready = t;
+	}
+	printf("    Data Link Layer Link Active after %llu ms, device ready after %llu ms "
+	       "(100 ms after link up, PCIe 5.0 §6.6.1)\n",
+	       (unsigned long long)(link / SIM_NS_PER_MS), (unsigned long long)(ready / SIM_NS_PER_MS));
+}
+
+static const char *rcs(int rc)
+{
+	return rc == 0 ? "ok" : rc == -EPERM ? "EPERM" : rc == -EFAULT ? "EFAULT" : "error";
+}
+
+static void demo_sim_dma(struct sim_platform *p, struct sim_reference *ref)
+{
+	struct sim_fn *nv = ref->nvme;
+	struct hqio_bdf b = sim_fn_bdf(nv);
+	uint8_t buf[64];
+	memset(buf, 0xa5, sizeof(buf));
+
+	printf("\n  DMA through the IOMMU (domain keyed by requester ID 0x%04x):\n",
+	       sim_requester_id(nv));
+	int d = sim_iommu_domain_new(p);
+	uint64_t page = sim_mem_alloc(p, 1, d);
+	sim_iommu_attach(p, sim_requester_id(nv), d);
+	sim_cfg_write(p, b, HQIO_PCI_COMMAND, 2, 0);
+	printf("    Bus Master off, DMA to IOVA 0x10000           -> %s (blocked before it leaves the device)\n",
+	       rcs(sim_dma_write(nv, 0x10000, buf, sizeof(buf))));
+	sim_cfg_write(p, b, HQIO_PCI_COMMAND, 2, HQIO_PCI_COMMAND_MEMORY | HQIO_PCI_COMMAND_MASTER);
+	int rc = sim_dma_write(nv, 0x10000, buf, sizeof(buf));
+	const struct sim_fault_rec *fr = &p->faults[(p->n_faults - 1) % SIM_FAULT_LOG];
+	printf("    Bus Master on, IOVA 0x10000 not mapped        -> %s, IOMMU fault: rid 0x%04x iova 0x%llx (%s)\n",
+	       rcs(rc), fr->rid, (unsigned long long)fr->iova, fr->why);
+	sim_iommu_map(p, d, 0x10000, page, SIM_PAGE_SIZE, HQIO_DMA_READ | HQIO_DMA_WRITE);
+	rc = sim_dma_write(nv, 0x10000, buf, sizeof(buf));
+	printf("    mapped to host page 0x%06llx                 -> %s, lands in memory owned by domain %d\n",
+	       (unsigned long long)page, rcs(rc), sim_mem_owner(p, page));
+	/* ATS: the device caches the translation and keeps using it. */
+	uint16_t actl = (uint16_t)demo_cfg16(p, nv, nv->ats + HQIO_PCI_ATS_CTRL);
+	sim_cfg_write(p, b, nv->ats + HQIO_PCI_ATS_CTRL, 2, actl | HQIO_PCI_ATS_CTRL_ENABLE);
+	sim_dma_write(nv, 0x10000, buf, sizeof(buf));
+	sim_iommu_unmap(p, d, 0x10000, SIM_PAGE_SIZE);
+	sim_mem_set_owner(p, page, SIM_PAGE_SIZE, -1); /* the page goes back to the host */
+	uint64_t fw = nv->dma.foreign_writes;
+	rc = sim_dma_write(nv, 0x10000, buf, sizeof(buf));
+	printf("    ATS on; unmapped, page reclaimed, no ATS inval -> %s: the stale translation wrote\n"
+	       "                                                    into reclaimed memory (%llu foreign write)\n",
+	       rcs(rc), (unsigned long long)(nv->dma.foreign_writes - fw));
+	sim_ats_invalidate(nv, 0, 0);
+	printf("    after ATS invalidation                        -> %s (IOMMU fault)\n",
+	       rcs(sim_dma_write(nv, 0x10000, buf, sizeof(buf))));
+}
+
+static void demo_sim(const struct hqio_names *names)
+{
+	step(4, "the simulated PCIe platform (hqio sim topo)");
+	printf("Everything hqio does runs first on a platform model that follows the PCI/PCIe\n"
+	       "specifications in virtual time; `hqio sim topo` prints it as `hqio inspect`\n"
+	       "prints a real machine.\n\n");
+	struct sim_platform *p = sim_platform_new(1, 16ULL << 20);
+	struct sim_reference ref;
+	struct hqio_system sys = { 0 };
+	struct hqio_assessment *a = malloc(sizeof(*a));
+	if (!p || !a || sim_build_reference_ex(p, &ref) != 0 || sim_snapshot(p, &sys) != 0) {
+		printf("  cannot build the simulated machine\n");
+		goto out;
+	}
+	for (size_t i = 0; i < sys.n; i++) {
+		hqio_assess(&sys, &sys.nodes[i], a);
+		summary_line(names, &sys.nodes[i], a);
+	}
+	demo_sim_reset(p, &ref);
+	demo_sim_dma(p, &ref);
+	printf("\n  virtual time now %.3f s, %llu events, trace hash %016llx (same seed, same run)\n",
+	       (double)p->eng.now_ns / 1e9, (unsigned long long)p->eng.executed,
+	       (unsigned long long)p->eng.trace_hash);
+out:
+	hqio_system_free(&sys);
+	free(a);
+	sim_platform_free(p);
+}
+
 int cmd_demo(int argc, char **argv)
 {
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
@@ -254,6 +378,7 @@ int cmd_demo(int argc, char **argv)
 	if (rc == 0)
 		demo_malformed(&sys);
 	demo_reference(&names);
+	demo_sim(&names);
 	printf("\nMore steps (reset, interrupts, DMA, memory types, holes, audio) arrive as they "
 	       "land.\n");
 	hqio_system_free(&sys);

@@ -141,7 +141,7 @@ static void print_names(const struct hqio_names *names, const struct hqio_pci_no
 		printf("%s ", vn);
 	if (dn)
 		printf("%s ", dn);
-	else if (vn)
+	else
 		printf("Device ");
 	printf("[%04x:%04x]", a->vendor_id, a->device_id);
 	if (in->revision)

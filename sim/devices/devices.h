@@ -14,6 +14,11 @@
  * into the 32-bit registers below (byte enables kept: a partial write
  * changes only the bytes written). Unlisted offsets read 0, ignore writes.
  *
+ * The platform resets a function when a Secondary Bus Reset ends, not
+ * when it starts, and dma.c does not look at in_reset: so a model whose
+ * timer fires while the function is held in reset (f->in_reset) treats
+ * that as its reset (the well-behaved ones drop the work in progress).
+ *
  * Constants from a datasheet or specification cite it; the others are the
  * model's own choices and say so.
  */
@@ -393,10 +398,12 @@ uint32_t sim_gpu_stolen_base(uint16_t hb_tolud);
  *                 every reset (the reset hook does not cancel it); when its
  *                 100 ms timer fires it is issued with sim_dma_* into
  *                 whatever the IOVA maps to then, or dropped by the
- *                 platform (-EPERM) if Bus Master is off at that moment;
+ *                 platform (-EPERM) if Bus Master is off at that moment
+ *                 (dropped by the model, uncounted, if the function is
+ *                 held in a bus reset then);
  *   SIM_FAULT_DMA_WAITS_BME as above, but a transfer whose timer fires
- *                 with Bus Master off is held and issued the moment Bus
- *                 Master is set again;
+ *                 with Bus Master off (or in a bus reset) is held and
+ *                 issued the moment Bus Master is set again;
  *   SIM_FAULT_IRQ_STORM once the interrupt is enabled (MSI Enable set, or
  *                 the raise register written), the device raises it every
  *                 SIM_DEV_STORM_NS until a reset.

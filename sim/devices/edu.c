@@ -68,6 +68,10 @@ static void edu_storm_tick(void *arg, uint64_t now)
 	struct sim_fn *f = arg;
 	struct edu *e = f->priv;
 	(void)now;
+	if (f->in_reset) { /* being reset: the storm ends */
+		e->storm = 0;
+		return;
+	}
 	e->storm = sim_schedule(&f->plat->eng, SIM_DEV_STORM_NS, edu_storm_tick, f, EDU_STORM_TAG);
 	edu_raise(f, EDU_STORM_IRQ_VALUE);
 }
@@ -110,13 +114,27 @@ static void xfer_issue(struct edu_xfer *x)
 		edu_raise(f, SIM_EDU_DMA_IRQ_VALUE);
 }
 
+static void edu_reset(struct sim_fn *f);
+
 static void xfer_timer(void *arg, uint64_t now)
 {
 	struct edu_xfer *x = arg;
+	struct sim_fn *f = x->f;
 	(void)now;
 	x->ev = 0;
-	if ((x->f->faults & SIM_FAULT_DMA_WAITS_BME) && !sim_fn_bus_master(x->f)) {
+	/* Held in reset by a bus reset still asserted: the platform resets
+	 * the function's state only when the reset ends (and dma.c does not
+	 * look at in_reset), so act on it here. */
+	if (f->in_reset && !survives(f)) {
+		edu_reset(f); /* the reset cancels the transfer */
+		return;
+	}
+	if ((f->faults & SIM_FAULT_DMA_WAITS_BME) && (!sim_fn_bus_master(f) || f->in_reset)) {
 		x->held = true; /* issued when Bus Master is set again */
+		return;
+	}
+	if (f->in_reset) { /* SURVIVES: the link is down, nothing goes out */
+		x->used = false;
 		return;
 	}
 	/* Bus Master off here: the platform drops it (-EPERM). */
@@ -175,7 +193,7 @@ static void issue_held(struct sim_fn *f)
 		for (unsigned i = 0; i < SIM_EDU_DMA_QUEUE; i++)
 			if (e->q[i].used && e->q[i].held && (!first || e->q[i].seq < first->seq))
 				first = &e->q[i];
-		if (!first || !sim_fn_bus_master(f))
+		if (!first || !sim_fn_bus_master(f) || f->in_reset)
 			return;
 		xfer_issue(first);
 	}

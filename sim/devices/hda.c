@@ -83,6 +83,12 @@ static void hda_period_done(void *arg, uint64_t now)
 	struct hda *h = f->priv;
 	(void)now;
 	h->ev = 0;
+	if (f->in_reset) {
+		/* Held in reset by a bus reset still asserted (the platform
+		 * resets the state when it ends): the stream stops. */
+		h->ctl &= ~SIM_HDA_SD_CTL_RUN;
+		return;
+	}
 	h->k++;
 	h->lpib = (uint32_t)((h->k % h->run.nperiods) * h->run.period);
 	h->sts |= SIM_HDA_SD_STS_BCIS;

@@ -83,6 +83,8 @@ static void vfs_sync(struct sim_fn *f)
 
 /* ---- DMA doorbell ------------------------------------------------------ */
 
+static void nvme_reset(struct sim_fn *f);
+
 static void nvme_dma_done(void *arg, uint64_t now)
 {
 	struct sim_fn *f = arg;
@@ -90,6 +92,12 @@ static void nvme_dma_done(void *arg, uint64_t now)
 	uint8_t buf[SIM_NVME_DMA_MAX];
 	(void)now;
 	n->dma_ev = 0;
+	if (f->in_reset) {
+		/* Held in reset by a bus reset still asserted (the platform
+		 * resets the state when it ends): the transfer is lost. */
+		nvme_reset(f);
+		return;
+	}
 	for (uint32_t i = 0; i < n->dma_len; i++)
 		buf[i] = (uint8_t)(n->dma_pattern + i);
 	int rc = sim_dma_write(f, (uint64_t)n->dma_hi << 32 | n->dma_lo, buf, n->dma_len);
