@@ -130,9 +130,10 @@ static int dma(struct sim_fn *f, uint64_t iova, void *rbuf, const void *wbuf, ui
 
 	if (len && !(write ? wbuf : rbuf))
 		return -EINVAL; /* the caller's bug, not the device's: nothing counted */
-	if (!sim_fn_bus_master(f)) {
+	if (!sim_fn_can_master(f)) {
 		/* PCI LB 3.0 §6.2.2: with Bus Master Enable clear the function
-		 * must not issue memory requests. */
+		 * must not issue memory requests; nor while held in reset or in
+		 * D3hot (PCI PM 1.2 §5.3.1.4). */
 		f->dma.blocked_bme++;
 		return -EPERM;
 	}

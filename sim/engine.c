@@ -126,8 +126,8 @@ sim_event_id sim_schedule_at(struct sim_engine *e, uint64_t when_ns, sim_event_f
 	s->tag = tag;
 	s->gen++;
 	s->live = true;
-	e->heap[e->n] = (struct sim_heap_entry){.when_ns = when_ns,
-						.key = (e->seq++ << SIM_SLOT_BITS) | slot};
+	e->heap[e->n] = (struct sim_heap_entry){ .when_ns = when_ns,
+						 .key = (e->seq++ << SIM_SLOT_BITS) | slot };
 	sift_up(e, e->n++);
 	return make_id(slot, s->gen);
 }

@@ -15,7 +15,7 @@
 
 #define SIM_NS_PER_US 1000ULL
 #define SIM_NS_PER_MS 1000000ULL
-#define SIM_NS_PER_S 1000000000ULL
+#define SIM_NS_PER_S  1000000000ULL
 
 typedef void (*sim_event_fn)(void *arg, uint64_t now_ns);
 
@@ -28,14 +28,14 @@ struct sim_heap_entry {
 	uint64_t when_ns;
 	uint64_t key;
 };
-#define SIM_SLOT_BITS 24
+#define SIM_SLOT_BITS	24
 #define SIM_MAX_PENDING (1u << SIM_SLOT_BITS)
 
 struct sim_event_slot {
 	sim_event_fn fn;
 	void *arg;
-	uint32_t tag;     /* caller's label, folded into the trace hash */
-	uint32_t gen;     /* generation: makes stale handles harmless */
+	uint32_t tag; /* caller's label, folded into the trace hash */
+	uint32_t gen; /* generation: makes stale handles harmless */
 	bool live;
 };
 
@@ -48,7 +48,7 @@ struct sim_engine {
 	uint32_t *free_slots;
 	size_t n_slots, n_free, cap_slots;
 	uint64_t rng[4];
-	uint64_t trace_hash;  /* running hash of (when, seq, tag) of executed events */
+	uint64_t trace_hash; /* running hash of (when, seq, tag) of executed events */
 	uint64_t executed;
 	/* Optional trace sink: called for every executed event. */
 	void (*trace)(void *arg, uint64_t when_ns, uint64_t seq, uint32_t tag);

@@ -53,8 +53,9 @@ int sim_guest_bar_size(struct sim_guest *g, unsigned bar, uint64_t *size)
 		return -EINVAL;
 	if ((rc = sim_guest_cfg_read(g, reg, 4, &orig)))
 		return rc;
-	bool is64 = !(orig & HQIO_PCI_BASE_ADDRESS_SPACE_IO) &&
-		    (orig & HQIO_PCI_BASE_ADDRESS_MEM_TYPE_MASK) == HQIO_PCI_BASE_ADDRESS_MEM_TYPE_64;
+	bool is64 =
+		!(orig & HQIO_PCI_BASE_ADDRESS_SPACE_IO) &&
+		(orig & HQIO_PCI_BASE_ADDRESS_MEM_TYPE_MASK) == HQIO_PCI_BASE_ADDRESS_MEM_TYPE_64;
 	sim_guest_cfg_write(g, reg, 4, 0xffffffffu);
 	sim_guest_cfg_read(g, reg, 4, &lo);
 	sim_guest_cfg_write(g, reg, 4, orig);

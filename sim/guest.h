@@ -10,7 +10,7 @@
 
 #include "sim.h"
 
-#define SIM_GUEST_VECTORS 256
+#define SIM_GUEST_VECTORS  256
 #define SIM_GUEST_MSI_ADDR 0xfee00000u /* x86 LAPIC message address (Intel SDM vol. 3 §11.11.1) */
 
 struct sim_guest {
@@ -19,7 +19,7 @@ struct sim_guest {
 	struct hqio_bdf bdf;
 	uint64_t irq_count[SIM_GUEST_VECTORS]; /* interrupts received, by vector */
 	uint64_t last_irq_ns;
-	unsigned intx_pin;                     /* IOAPIC pin when INTx is used */
+	unsigned intx_pin; /* IOAPIC pin when INTx is used */
 };
 
 /* Attach a guest to its device; it becomes the platform's interrupt owner

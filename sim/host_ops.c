@@ -11,8 +11,8 @@
 #include <errno.h>
 #include <string.h>
 
-#define HOST_MSI_ADDR 0xfee00000ULL /* x86 interrupt address range (Intel SDM vol. 3 §11.11.1) */
-#define HOST_INTX_VECTOR_BASE 0x30   /* IOAPIC vectors given to INTx pins: 0x30 + pin */
+#define HOST_MSI_ADDR	      0xfee00000ULL /* x86 interrupt address range (Intel SDM vol. 3 §11.11.1) */
+#define HOST_INTX_VECTOR_BASE 0x30	    /* IOAPIC vectors given to INTx pins: 0x30 + pin */
 
 static struct sim_fn *fn_of(struct sim_platform *p, struct hqio_bdf bdf)
 {
@@ -62,7 +62,8 @@ static int h_wait_until(void *ctx, bool (*cond)(void *arg), void *arg, uint64_t 
 	while (!cond(arg)) {
 		if (p->eng.now_ns >= deadline)
 			return -ETIMEDOUT;
-		uint64_t step = deadline - p->eng.now_ns < poll_ns ? deadline - p->eng.now_ns : poll_ns;
+		uint64_t step =
+			deadline - p->eng.now_ns < poll_ns ? deadline - p->eng.now_ns : poll_ns;
 		sim_run_for(&p->eng, step);
 	}
 	return 0;
@@ -92,11 +93,12 @@ static int alloc_vectors(struct sim_platform *p, unsigned count, unsigned align)
 	return -ENOSPC;
 }
 
-static void claim(struct sim_platform *p, unsigned hv, struct hqio_bdf bdf,
-		  enum hqio_irq_type type, unsigned vector, hqio_irq_fn fn, void *arg)
+static void claim(struct sim_platform *p, unsigned hv, struct hqio_bdf bdf, enum hqio_irq_type type,
+		  unsigned vector, hqio_irq_fn fn, void *arg)
 {
 	p->host_vectors[hv] = (struct sim_host_vector){
-		.used = true, .bdf = bdf, .type = type, .vector = vector, .fn = fn, .arg = arg};
+		.used = true, .bdf = bdf, .type = type, .vector = vector, .fn = fn, .arg = arg
+	};
 }
 
 static void host_msi_sink(void *arg, const struct sim_msi_msg *m)
@@ -152,7 +154,8 @@ static int set_msi(struct sim_platform *p, struct sim_fn *f, struct hqio_bdf bdf
 		sim_cfg_write(p, bdf, f->msi + HQIO_PCI_MSI_ADDRESS_HI, 4, 0);
 	sim_cfg_write(p, bdf, f->msi + (a64 ? HQIO_PCI_MSI_DATA_64 : HQIO_PCI_MSI_DATA_32), 2,
 		      (uint32_t)base);
-	flags = (uint16_t)((flags & ~HQIO_PCI_MSI_FLAGS_QSIZE) | log2 << 4 | HQIO_PCI_MSI_FLAGS_ENABLE);
+	flags = (uint16_t)((flags & ~HQIO_PCI_MSI_FLAGS_QSIZE) | log2 << 4 |
+			   HQIO_PCI_MSI_FLAGS_ENABLE);
 	sim_cfg_write(p, bdf, f->msi + HQIO_PCI_MSI_FLAGS, 2, flags);
 	return 0;
 }
@@ -164,7 +167,8 @@ static int msix_table(struct sim_fn *f, unsigned *bir, uint32_t *off, unsigned *
 	uint32_t t = sim_fn_cfg_get(f, f->msix + HQIO_PCI_MSIX_TABLE, 4);
 	*bir = t & HQIO_PCI_MSIX_BIR_MASK;
 	*off = t & HQIO_PCI_MSIX_OFFSET_MASK;
-	*size = (sim_fn_cfg_get(f, f->msix + HQIO_PCI_MSIX_FLAGS, 2) & HQIO_PCI_MSIX_FLAGS_QSIZE) + 1;
+	*size = (sim_fn_cfg_get(f, f->msix + HQIO_PCI_MSIX_FLAGS, 2) & HQIO_PCI_MSIX_FLAGS_QSIZE) +
+		1;
 	return 0;
 }
 
@@ -249,8 +253,9 @@ static int h_irq_mask(void *ctx, struct hqio_bdf bdf, enum hqio_irq_type type, u
 		return -ENODEV;
 	switch (type) {
 	case HQIO_IRQ_INTX:
-		sim_ioapic_program(p, sim_intx_pin(f), (uint8_t)(HOST_INTX_VECTOR_BASE + sim_intx_pin(f)),
-				   true, masked);
+		sim_ioapic_program(p, sim_intx_pin(f),
+				   (uint8_t)(HOST_INTX_VECTOR_BASE + sim_intx_pin(f)), true,
+				   masked);
 		return 0;
 	case HQIO_IRQ_MSI: {
 		if (!f->msi)
@@ -273,7 +278,8 @@ static int h_irq_mask(void *ctx, struct hqio_bdf bdf, enum hqio_irq_type type, u
 			return rc;
 		if (vector >= size)
 			return -EINVAL;
-		return sim_bar_write(p, bdf, bir, toff + (uint64_t)vector * 16 + 12, 4, masked ? 1 : 0);
+		return sim_bar_write(p, bdf, bir, toff + (uint64_t)vector * 16 + 12, 4,
+				     masked ? 1 : 0);
 	}
 	}
 	return -EINVAL;

@@ -140,7 +140,7 @@ static void msi_send(struct sim_fn *f, unsigned v)
 static bool msi_can_send(const struct sim_fn *f, unsigned v)
 {
 	return msi_enabled(f) && v < msi_vectors(f) && !msi_vector_masked(f, v) &&
-	       sim_fn_bus_master(f);
+	       sim_fn_can_master(f);
 }
 
 /* Send every held MSI vector that may be sent now, each once. */
@@ -226,7 +226,7 @@ static bool msix_can_send(const struct sim_fn *f, unsigned i)
 {
 	return msix_enabled(f) && i < f->irq.msix_size &&
 	       !(msix_ctrl(f) & HQIO_PCI_MSIX_FLAGS_MASKALL) &&
-	       !(entry_get(f, i, MSIX_ENTRY_VCTRL) & MSIX_VCTRL_MASK) && sim_fn_bus_master(f);
+	       !(entry_get(f, i, MSIX_ENTRY_VCTRL) & MSIX_VCTRL_MASK) && sim_fn_can_master(f);
 }
 
 static void msix_send(struct sim_fn *f, unsigned i)

@@ -74,6 +74,11 @@ bool sim_fn_bus_master(const struct sim_fn *f)
 	return sim_fn_cfg_get(f, HQIO_PCI_COMMAND, 2) & HQIO_PCI_COMMAND_MASTER;
 }
 
+bool sim_fn_can_master(const struct sim_fn *f)
+{
+	return sim_fn_bus_master(f) && !f->in_reset && sim_fn_pm_state(f) != 3;
+}
+
 bool sim_fn_mem_enabled(const struct sim_fn *f)
 {
 	return sim_fn_cfg_get(f, HQIO_PCI_COMMAND, 2) & HQIO_PCI_COMMAND_MEMORY;
@@ -90,7 +95,7 @@ uint8_t sim_fn_pm_state(const struct sim_fn *f)
 /* Building                                                              */
 /* ------------------------------------------------------------------ */
 
-static const struct sim_fn_ops host_bridge_ops = {.kind = "host-bridge"};
+static const struct sim_fn_ops host_bridge_ops = { .kind = "host-bridge" };
 
 struct sim_platform *sim_platform_new(uint64_t seed, uint64_t mem_bytes)
 {
@@ -116,15 +121,15 @@ struct sim_platform *sim_platform_new(uint64_t seed, uint64_t mem_bytes)
 
 	/* Host bridge 00:00.0 (a Q35-like MCH): chipset registers at 0x40-0x9f
 	 * that firmware and some drivers program (PCIEXBAR, PAM, SMRAM, TOLUD). */
-	struct sim_fn *hb = sim_fn_new(p, NULL, 0, 0, HQIO_PCI_CFG_SIZE, "host-bridge",
-				       &host_bridge_ops, NULL);
+	struct sim_fn *hb =
+		sim_fn_new(p, NULL, 0, 0, HQIO_PCI_CFG_SIZE, "host-bridge", &host_bridge_ops, NULL);
 	if (!hb) {
 		sim_platform_free(p);
 		return NULL;
 	}
 	sim_fn_header(hb, 0x8086, 0x29c0, 0x060000, 0, 0);
 	sim_fn_cfg_set(hb, 0x60, 4, 0xb0000001); /* PCIEXBAR: ECAM at 0xb0000000, enabled */
-	sim_fn_cfg_set(hb, 0x9c, 2, 0x8000);     /* TOLUD-like: 2 GiB of low memory */
+	sim_fn_cfg_set(hb, 0x9c, 2, 0x8000);	 /* TOLUD-like: 2 GiB of low memory */
 	sim_fn_rw(hb, 0x40, 4, 0xffffffff);
 	sim_fn_rw(hb, 0x48, 4, 0xffffffff);
 	sim_fn_rw(hb, 0x60, 4, 0xfc000001);
@@ -156,9 +161,9 @@ void sim_platform_free(struct sim_platform *p)
 	free(p);
 }
 
-struct sim_fn *sim_fn_new(struct sim_platform *p, struct sim_fn *parent, uint8_t dev,
-			  uint8_t fn, size_t cfg_size, const char *name,
-			  const struct sim_fn_ops *ops, void *priv)
+struct sim_fn *sim_fn_new(struct sim_platform *p, struct sim_fn *parent, uint8_t dev, uint8_t fn,
+			  size_t cfg_size, const char *name, const struct sim_fn_ops *ops,
+			  void *priv)
 {
 	if (p->n_fns >= SIM_MAX_FNS || dev > 31 || fn > 7 ||
 	    (parent && parent->n_children >= SIM_MAX_CHILDREN))
@@ -367,8 +372,8 @@ uint16_t sim_add_ext_ats(struct sim_fn *f, uint16_t off)
 	return off;
 }
 
-uint16_t sim_add_ext_sriov(struct sim_fn *f, uint16_t off, uint16_t total_vfs,
-			   uint16_t vf_offset, uint16_t vf_stride, uint16_t vf_device)
+uint16_t sim_add_ext_sriov(struct sim_fn *f, uint16_t off, uint16_t total_vfs, uint16_t vf_offset,
+			   uint16_t vf_stride, uint16_t vf_device)
 {
 	hqio_cfgb_ext(&f->b, off, HQIO_PCI_EXT_CAP_ID_SRIOV, 1);
 	sim_fn_rw(f, off + HQIO_PCI_SRIOV_CTRL, 2, 0x001f);
@@ -414,14 +419,14 @@ void sim_fn_finalize(struct sim_fn *f)
 /* Topology                                                              */
 /* ------------------------------------------------------------------ */
 
-static const struct sim_fn_ops bridge_ops = {.kind = "bridge"};
+static const struct sim_fn_ops bridge_ops = { .kind = "bridge" };
 
 static struct sim_fn *new_bridge(struct sim_platform *p, struct sim_fn *parent, uint8_t dev,
 				 uint8_t fn, const char *name, uint16_t vendor, uint16_t device,
 				 uint8_t port_type, uint8_t speed)
 {
-	struct sim_fn *f = sim_fn_new(p, parent, dev, fn, HQIO_PCI_CFG_EXP_SIZE, name, &bridge_ops,
-				      NULL);
+	struct sim_fn *f =
+		sim_fn_new(p, parent, dev, fn, HQIO_PCI_CFG_EXP_SIZE, name, &bridge_ops, NULL);
 	if (!f)
 		return NULL;
 	sim_fn_header(f, vendor, device, 0x060400, HQIO_PCI_HEADER_TYPE_BRIDGE, 0);
@@ -451,8 +456,8 @@ struct sim_fn *sim_add_switch(struct sim_platform *p, struct sim_fn *parent, uns
 	if (!up)
 		return NULL;
 	for (unsigned i = 0; i < n_down && i < 32; i++) {
-		struct sim_fn *d = new_bridge(p, up, (uint8_t)i, 0, "switch-down", 0x104c,
-					      0x8233, HQIO_PCI_EXP_TYPE_DOWNSTREAM, 3);
+		struct sim_fn *d = new_bridge(p, up, (uint8_t)i, 0, "switch-down", 0x104c, 0x8233,
+					      HQIO_PCI_EXP_TYPE_DOWNSTREAM, 3);
 		if (down)
 			down[i] = d;
 	}
@@ -468,7 +473,8 @@ struct sim_fn *sim_add_pcie_to_pci_bridge(struct sim_platform *p, struct sim_fn 
 static uint8_t number_below(struct sim_fn *br, uint8_t *next)
 {
 	uint8_t sec = (*next)++;
-	sim_fn_cfg_set(br, HQIO_PCI_PRIMARY_BUS, 1, br->parent ? br->parent->b.cfg[HQIO_PCI_SECONDARY_BUS] : 0);
+	sim_fn_cfg_set(br, HQIO_PCI_PRIMARY_BUS, 1,
+		       br->parent ? br->parent->b.cfg[HQIO_PCI_SECONDARY_BUS] : 0);
 	sim_fn_cfg_set(br, HQIO_PCI_SECONDARY_BUS, 1, sec);
 	sim_fn_cfg_set(br, HQIO_PCI_SUBORDINATE_BUS, 1, 0xff);
 	uint8_t sub = sec;
@@ -491,9 +497,9 @@ void sim_enumerate(struct sim_platform *p)
 
 struct hqio_bdf sim_fn_bdf(const struct sim_fn *f)
 {
-	struct hqio_bdf b = {.bus = f->parent ? f->parent->b.cfg[HQIO_PCI_SECONDARY_BUS] : 0,
-			     .dev = f->dev,
-			     .fn = f->fn};
+	struct hqio_bdf b = { .bus = f->parent ? f->parent->b.cfg[HQIO_PCI_SECONDARY_BUS] : 0,
+			      .dev = f->dev,
+			      .fn = f->fn };
 	return b;
 }
 
@@ -517,7 +523,8 @@ static struct sim_fn *route_below(struct sim_fn *const *fns, size_t n, struct hq
 		}
 		if (!sim_is_bridge(f) || f->in_reset)
 			continue;
-		uint8_t sec = f->b.cfg[HQIO_PCI_SECONDARY_BUS], sub = f->b.cfg[HQIO_PCI_SUBORDINATE_BUS];
+		uint8_t sec = f->b.cfg[HQIO_PCI_SECONDARY_BUS],
+			sub = f->b.cfg[HQIO_PCI_SUBORDINATE_BUS];
 		if (sec == 0 || bdf.bus < sec || bdf.bus > sub)
 			continue;
 		if (f->sbr_asserted)
@@ -569,6 +576,7 @@ uint16_t sim_requester_id(const struct sim_fn *f)
 void sim_fn_reset(struct sim_fn *f)
 {
 	memcpy(f->b.cfg, f->init, sizeof(f->b.cfg));
+	f->never_ready = false; /* a conventional reset recovers a hung FLR */
 	f->sbr_asserted = false;
 	f->resets++;
 	sim_irq_reset(f);
@@ -621,20 +629,23 @@ static void link_up(void *arg, uint64_t now)
 	(void)now;
 	if (br->exp && !br->sbr_asserted) {
 		uint16_t sta = (uint16_t)sim_fn_cfg_get(br, br->exp + HQIO_PCI_EXP_LNKSTA, 2);
-		sim_fn_cfg_set(br, br->exp + HQIO_PCI_EXP_LNKSTA, 2, sta | HQIO_PCI_EXP_LNKSTA_DLLLA);
+		sim_fn_cfg_set(br, br->exp + HQIO_PCI_EXP_LNKSTA, 2,
+			       sta | HQIO_PCI_EXP_LNKSTA_DLLLA);
 	}
 }
 
 static void bridge_control_written(struct sim_fn *br, uint16_t old, uint16_t now_val)
 {
 	struct sim_platform *p = br->plat;
-	bool was = old & HQIO_PCI_BRIDGE_CTL_BUS_RESET, is = now_val & HQIO_PCI_BRIDGE_CTL_BUS_RESET;
+	bool was = old & HQIO_PCI_BRIDGE_CTL_BUS_RESET,
+	     is = now_val & HQIO_PCI_BRIDGE_CTL_BUS_RESET;
 	if (!was && is) {
 		br->sbr_asserted = true;
 		br->sbr_asserted_at_ns = p->eng.now_ns;
 		set_in_reset_below(br, true);
 		if (br->exp) { /* the link goes down while reset is asserted */
-			uint16_t sta = (uint16_t)sim_fn_cfg_get(br, br->exp + HQIO_PCI_EXP_LNKSTA, 2);
+			uint16_t sta =
+				(uint16_t)sim_fn_cfg_get(br, br->exp + HQIO_PCI_EXP_LNKSTA, 2);
 			sim_fn_cfg_set(br, br->exp + HQIO_PCI_EXP_LNKSTA, 2,
 				       sta & ~HQIO_PCI_EXP_LNKSTA_DLLLA);
 		}
@@ -653,7 +664,7 @@ static void bridge_control_written(struct sim_fn *br, uint16_t old, uint16_t now
 	}
 	uint64_t ready_at;
 	uint8_t speed = br->exp ? (uint8_t)(sim_fn_cfg_get(br, br->exp + HQIO_PCI_EXP_LNKCAP, 4) &
-					   HQIO_PCI_EXP_LNKCAP_SLS)
+					    HQIO_PCI_EXP_LNKCAP_SLS)
 				: 0;
 	if (br->conventional_secondary) {
 		ready_at = now + SIM_T_RHFA_NS; /* conventional PCI: Trhfa */
@@ -671,7 +682,8 @@ static void bridge_control_written(struct sim_fn *br, uint16_t old, uint16_t now
 
 static void pm_written(struct sim_fn *f, uint16_t old, uint16_t now_val)
 {
-	uint8_t from = old & HQIO_PCI_PM_CTRL_STATE_MASK, to = now_val & HQIO_PCI_PM_CTRL_STATE_MASK;
+	uint8_t from = old & HQIO_PCI_PM_CTRL_STATE_MASK,
+		to = now_val & HQIO_PCI_PM_CTRL_STATE_MASK;
 	uint16_t pmc = (uint16_t)sim_fn_cfg_get(f, f->pm + HQIO_PCI_PM_PMC, 2);
 	/* PCI PM 1.2 §3.2.4: writes of unsupported states are ignored. */
 	if ((to == 1 && !(pmc & HQIO_PCI_PM_PMC_D1)) || (to == 2 && !(pmc & HQIO_PCI_PM_PMC_D2))) {
@@ -695,7 +707,7 @@ static uint32_t masked_write(struct sim_fn *f, uint16_t off, unsigned size, uint
 		uint16_t o = (uint16_t)(off + i);
 		uint8_t nb = (uint8_t)(val >> (8 * i)), ob = f->b.cfg[o];
 		uint8_t v = (uint8_t)((ob & ~f->wmask[o]) | (nb & f->wmask[o]));
-		v &= (uint8_t)~(nb & f->w1c[o]);
+		v &= (uint8_t) ~(nb & f->w1c[o]);
 		f->b.cfg[o] = v;
 	}
 	return old;
@@ -744,7 +756,8 @@ static void cfg_write_fn(struct sim_fn *f, uint16_t off, unsigned size, uint32_t
 
 static int check_access(uint16_t off, unsigned size)
 {
-	if ((size != 1 && size != 2 && size != 4) || off % size || off + size > HQIO_PCI_CFG_EXP_SIZE)
+	if ((size != 1 && size != 2 && size != 4) || off % size ||
+	    off + size > HQIO_PCI_CFG_EXP_SIZE)
 		return -EINVAL;
 	return 0;
 }

@@ -39,12 +39,12 @@ struct sim_fn;
 /* Timing constants (each from the specification that sets it)          */
 /* ------------------------------------------------------------------ */
 
-#define SIM_T_RESET_READY_NS (100 * SIM_NS_PER_MS)   /* PCIe 5.0 §6.6.1: 100 ms after reset */
-#define SIM_T_FLR_READY_NS (100 * SIM_NS_PER_MS)     /* PCIe 5.0 §6.6.2: FLR completes in 100 ms */
-#define SIM_T_RST_MIN_NS (1 * SIM_NS_PER_MS)         /* PCI LB 3.0 §4.3.2: Trst >= 1 ms */
-#define SIM_T_RHFA_NS (1 * SIM_NS_PER_S)             /* PCI LB 3.0 §4.3.2 / 2^25 clocks: Trhfa */
-#define SIM_T_D3HOT_D0_NS (10 * SIM_NS_PER_MS)       /* PCI PM 1.2 §5.6.1: D3hot->D0 10 ms */
-#define SIM_T_LINK_TRAIN_NS (20 * SIM_NS_PER_MS)     /* PCIe 5.0 §6.6.1: DLL Link Active <= 100 ms */
+#define SIM_T_RESET_READY_NS (100 * SIM_NS_PER_MS) /* PCIe 5.0 §6.6.1: 100 ms after reset */
+#define SIM_T_FLR_READY_NS   (100 * SIM_NS_PER_MS) /* PCIe 5.0 §6.6.2: FLR completes in 100 ms */
+#define SIM_T_RST_MIN_NS     (1 * SIM_NS_PER_MS)   /* PCI LB 3.0 §4.3.2: Trst >= 1 ms */
+#define SIM_T_RHFA_NS	     (1 * SIM_NS_PER_S)	   /* PCI LB 3.0 §4.3.2 / 2^25 clocks: Trhfa */
+#define SIM_T_D3HOT_D0_NS    (10 * SIM_NS_PER_MS)  /* PCI PM 1.2 §5.6.1: D3hot->D0 10 ms */
+#define SIM_T_LINK_TRAIN_NS  (20 * SIM_NS_PER_MS)  /* PCIe 5.0 §6.6.1: DLL Link Active <= 100 ms */
 
 /* ------------------------------------------------------------------ */
 /* Faulty behaviour, per function (bit flags)                           */
@@ -52,10 +52,10 @@ struct sim_fn;
 
 enum sim_fault {
 	SIM_FAULT_FLR_NEVER_COMPLETES = 1u << 0, /* stays not-ready forever after FLR */
-	SIM_FAULT_PM_NO_RESET = 1u << 1,         /* NoSoftRst- advertised, D3hot->D0 resets nothing */
-	SIM_FAULT_DMA_SURVIVES = 1u << 2,        /* queued DMA survives BME off and reset (edu) */
-	SIM_FAULT_DMA_WAITS_BME = 1u << 3,       /* queued DMA waits for BME and then fires */
-	SIM_FAULT_IRQ_STORM = 1u << 4,           /* raises its interrupt continuously */
+	SIM_FAULT_PM_NO_RESET = 1u << 1,   /* NoSoftRst- advertised, D3hot->D0 resets nothing */
+	SIM_FAULT_DMA_SURVIVES = 1u << 2,  /* queued DMA survives BME off and reset (edu) */
+	SIM_FAULT_DMA_WAITS_BME = 1u << 3, /* queued DMA waits for BME and then fires */
+	SIM_FAULT_IRQ_STORM = 1u << 4,	   /* raises its interrupt continuously */
 };
 
 /* ------------------------------------------------------------------ */
@@ -80,19 +80,19 @@ struct sim_fn_ops {
 /* Interrupt state (irq.c)                                              */
 /* ------------------------------------------------------------------ */
 
-#define SIM_MSI_MAX_VECTORS 32
+#define SIM_MSI_MAX_VECTORS  32
 #define SIM_MSIX_MAX_VECTORS 2048
 
 struct sim_irq_state {
-	bool intx_level;          /* the function's internal INTx request */
-	bool intx_asserted;       /* what it drives on its pin (after INTx Disable) */
-	uint32_t msi_pending;     /* MSI pending bits kept when masked */
-	uint8_t *msix_table;      /* table_size * 16 bytes, in the table BAR */
-	uint64_t *msix_pba;       /* pending bits */
+	bool intx_level;      /* the function's internal INTx request */
+	bool intx_asserted;   /* what it drives on its pin (after INTx Disable) */
+	uint32_t msi_pending; /* MSI pending bits kept when masked */
+	uint8_t *msix_table;  /* table_size * 16 bytes, in the table BAR */
+	uint64_t *msix_pba;   /* pending bits */
 	uint16_t msix_size;
-	uint64_t delivered;       /* messages and INTx assertions delivered */
-	uint64_t held;            /* events kept pending because masked */
-	uint64_t dropped;         /* events with no interrupt mode enabled */
+	uint64_t delivered; /* messages and INTx assertions delivered */
+	uint64_t held;	    /* events kept pending because masked */
+	uint64_t dropped;   /* events with no interrupt mode enabled */
 };
 
 /* ------------------------------------------------------------------ */
@@ -109,7 +109,7 @@ struct sim_ats_entry {
 };
 
 struct sim_dma_state {
-	uint32_t outstanding;      /* requests in flight: Transactions Pending */
+	uint32_t outstanding; /* requests in flight: Transactions Pending */
 	uint64_t issued, blocked_bme, faults, foreign_writes;
 	struct sim_ats_entry ats[SIM_ATS_ENTRIES];
 	uint64_t ats_hits;
@@ -123,37 +123,37 @@ struct sim_dma_state {
 
 struct sim_fn {
 	struct sim_platform *plat;
-	struct sim_fn *parent;        /* upstream bridge; NULL on the root bus */
+	struct sim_fn *parent;			   /* upstream bridge; NULL on the root bus */
 	struct sim_fn *children[SIM_MAX_CHILDREN]; /* bridges: functions on the secondary bus */
 	unsigned n_children;
-	uint8_t dev, fn;              /* position on its bus */
+	uint8_t dev, fn; /* position on its bus */
 	char name[32];
 	const struct sim_fn_ops *ops;
 	void *priv;
-	unsigned faults;              /* enum sim_fault bits */
+	unsigned faults; /* enum sim_fault bits */
 
 	/* Configuration space: current value, power-on value, and per-bit
 	 * write behaviour (wmask: read-write; w1c: write-1-to-clear; all other
 	 * bits are read-only). */
-	struct hqio_cfgb b;           /* b.cfg is the live space */
+	struct hqio_cfgb b; /* b.cfg is the live space */
 	uint8_t init[HQIO_PCI_CFG_EXP_SIZE];
 	uint8_t wmask[HQIO_PCI_CFG_EXP_SIZE];
 	uint8_t w1c[HQIO_PCI_CFG_EXP_SIZE];
-	size_t cfg_size;              /* 256 (conventional) or 4096 (PCIe) */
-	uint64_t bar_size[7];         /* 0-5, 6 = expansion ROM; 0 = unimplemented */
+	size_t cfg_size;      /* 256 (conventional) or 4096 (PCIe) */
+	uint64_t bar_size[7]; /* 0-5, 6 = expansion ROM; 0 = unimplemented */
 
 	/* Capability offsets (0 = absent), found by sim_fn_finalize(). */
 	uint16_t pm, msi, msix, exp, af, acs, sriov, ats;
 
 	/* Readiness and reset. */
-	uint64_t ready_at_ns;         /* configuration requests fail before this */
-	bool never_ready;             /* SIM_FAULT_FLR_NEVER_COMPLETES fired */
-	bool in_reset;                /* held in reset by an upstream bus reset */
-	uint64_t resets;              /* times the function was actually reset */
+	uint64_t ready_at_ns; /* configuration requests fail before this */
+	bool never_ready;     /* SIM_FAULT_FLR_NEVER_COMPLETES fired */
+	bool in_reset;	      /* held in reset by an upstream bus reset */
+	uint64_t resets;      /* times the function was actually reset */
 	/* Bridges only. */
 	bool sbr_asserted;
 	uint64_t sbr_asserted_at_ns;
-	bool conventional_secondary;  /* the secondary bus is conventional PCI (Trhfa) */
+	bool conventional_secondary; /* the secondary bus is conventional PCI (Trhfa) */
 
 	struct sim_irq_state irq;
 	struct sim_dma_state dma;
@@ -163,16 +163,16 @@ struct sim_fn {
 /* The platform                                                         */
 /* ------------------------------------------------------------------ */
 
-#define SIM_MAX_FNS 256
+#define SIM_MAX_FNS	256
 #define SIM_IOAPIC_PINS 24
-#define SIM_PAGE_SIZE 4096ULL
+#define SIM_PAGE_SIZE	4096ULL
 
 struct sim_ioapic_pin {
 	bool masked;
 	bool level_triggered;
 	uint8_t vector;
-	bool remote_irr;     /* level: delivered, waiting for EOI */
-	unsigned asserted;   /* number of functions driving the pin */
+	bool remote_irr;   /* level: delivered, waiting for EOI */
+	unsigned asserted; /* number of functions driving the pin */
 	uint64_t delivered;
 };
 
@@ -193,7 +193,7 @@ struct sim_fault_rec {
 };
 
 #define SIM_FAULT_LOG 64
-#define SIM_MSI_LOG 64
+#define SIM_MSI_LOG   64
 
 struct sim_domain {
 	bool used;
@@ -262,9 +262,9 @@ void sim_platform_free(struct sim_platform *p);
 /* A new function on the secondary bus of parent (NULL: root bus). Its
  * configuration space is empty: use b (hqio_cfgb_*) and the sim_add_*
  * helpers, then sim_fn_finalize(). cfg_size 256 or 4096. */
-struct sim_fn *sim_fn_new(struct sim_platform *p, struct sim_fn *parent, uint8_t dev,
-			  uint8_t fn, size_t cfg_size, const char *name,
-			  const struct sim_fn_ops *ops, void *priv);
+struct sim_fn *sim_fn_new(struct sim_platform *p, struct sim_fn *parent, uint8_t dev, uint8_t fn,
+			  size_t cfg_size, const char *name, const struct sim_fn_ops *ops,
+			  void *priv);
 /* Header: IDs, class, header type (with MFD bit), interrupt pin. */
 void sim_fn_header(struct sim_fn *f, uint16_t vendor, uint16_t device, uint32_t class_code,
 		   uint8_t header_type, uint8_t int_pin);
@@ -285,8 +285,8 @@ uint16_t sim_add_exp(struct sim_fn *f, uint16_t off, uint8_t port_type, bool flr
 uint16_t sim_add_af(struct sim_fn *f, uint16_t off, bool tp, bool flr);
 uint16_t sim_add_ext_acs(struct sim_fn *f, uint16_t off);
 uint16_t sim_add_ext_ats(struct sim_fn *f, uint16_t off);
-uint16_t sim_add_ext_sriov(struct sim_fn *f, uint16_t off, uint16_t total_vfs,
-			   uint16_t vf_offset, uint16_t vf_stride, uint16_t vf_device);
+uint16_t sim_add_ext_sriov(struct sim_fn *f, uint16_t off, uint16_t total_vfs, uint16_t vf_offset,
+			   uint16_t vf_stride, uint16_t vf_device);
 /* Snapshot the power-on state and locate capabilities. */
 void sim_fn_finalize(struct sim_fn *f);
 
@@ -333,6 +333,9 @@ uint32_t sim_fn_cfg_get(const struct sim_fn *f, uint16_t off, unsigned size);
 void sim_fn_cfg_set(struct sim_fn *f, uint16_t off, unsigned size, uint32_t val);
 bool sim_fn_ready(const struct sim_fn *f);
 bool sim_fn_bus_master(const struct sim_fn *f);
+/* Whether the function can issue memory requests (DMA, MSI) now: Bus
+ * Master set, not held in reset, and not in D3hot (PCI PM 1.2 §5.3.1.4). */
+bool sim_fn_can_master(const struct sim_fn *f);
 bool sim_fn_mem_enabled(const struct sim_fn *f);
 uint8_t sim_fn_pm_state(const struct sim_fn *f);
 
@@ -354,8 +357,8 @@ void sim_ioapic_program(struct sim_platform *p, unsigned pin, uint8_t vector, bo
 			bool masked);
 /* Hooks the platform calls. */
 void sim_irq_cfg_written(struct sim_fn *f, uint16_t off, unsigned size);
-bool sim_irq_bar_access(struct sim_fn *f, unsigned bar, uint64_t off, unsigned size,
-			uint64_t *val, bool write);
+bool sim_irq_bar_access(struct sim_fn *f, unsigned bar, uint64_t off, unsigned size, uint64_t *val,
+			bool write);
 void sim_irq_reset(struct sim_fn *f);
 void sim_irq_free(struct sim_fn *f);
 
@@ -374,8 +377,8 @@ int sim_iommu_domain_new(struct sim_platform *p);
 void sim_iommu_domain_free(struct sim_platform *p, int domain);
 /* Attach a requester ID to a domain (-1 detaches: DMA then faults). */
 void sim_iommu_attach(struct sim_platform *p, uint16_t rid, int domain);
-int sim_iommu_map(struct sim_platform *p, int domain, uint64_t iova, uint64_t hpa,
-		  uint64_t len, unsigned prot);
+int sim_iommu_map(struct sim_platform *p, int domain, uint64_t iova, uint64_t hpa, uint64_t len,
+		  unsigned prot);
 int sim_iommu_unmap(struct sim_platform *p, int domain, uint64_t iova, uint64_t len);
 /* Translate for a requester; 0 or -EFAULT (recording the fault). */
 int sim_iommu_translate(struct sim_platform *p, uint16_t rid, uint64_t iova, bool write,

@@ -648,7 +648,6 @@ static void test_walker_survives_every_single_byte_pointer(void **state)
 	}
 }
 
-
 static void test_cardbus_list_starts_at_0x14(void **state)
 {
 	(void)state;

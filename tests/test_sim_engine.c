@@ -34,8 +34,8 @@ static void test_events_run_in_time_order(void **state)
 {
 	(void)state;
 	struct sim_engine e;
-	struct rec r = {0};
-	struct item it[3] = {{&r, 0}, {&r, 1}, {&r, 2}};
+	struct rec r = { 0 };
+	struct item it[3] = { { &r, 0 }, { &r, 1 }, { &r, 2 } };
 	sim_engine_init(&e, 1);
 	sim_schedule(&e, 300, record, &it[0], 0);
 	sim_schedule(&e, 100, record, &it[1], 0);
@@ -55,11 +55,11 @@ static void test_equal_times_run_fifo(void **state)
 {
 	(void)state;
 	struct sim_engine e;
-	struct rec r = {0};
+	struct rec r = { 0 };
 	struct item it[64];
 	sim_engine_init(&e, 1);
 	for (int i = 0; i < 64; i++) {
-		it[i] = (struct item){&r, i};
+		it[i] = (struct item){ &r, i };
 		sim_schedule(&e, 50, record, &it[i], 0);
 	}
 	while (sim_step(&e))
@@ -73,8 +73,8 @@ static void test_cancel_and_stale_handles(void **state)
 {
 	(void)state;
 	struct sim_engine e;
-	struct rec r = {0};
-	struct item a = {&r, 1}, b = {&r, 2};
+	struct rec r = { 0 };
+	struct item a = { &r, 1 }, b = { &r, 2 };
 	sim_engine_init(&e, 1);
 	sim_event_id ia = sim_schedule(&e, 10, record, &a, 0);
 	sim_event_id ib = sim_schedule(&e, 20, record, &b, 0);
@@ -100,8 +100,8 @@ static void test_run_until_advances_virtual_time(void **state)
 {
 	(void)state;
 	struct sim_engine e;
-	struct rec r = {0};
-	struct item a = {&r, 1}, b = {&r, 2};
+	struct rec r = { 0 };
+	struct item a = { &r, 1 }, b = { &r, 2 };
 	sim_engine_init(&e, 1);
 	sim_schedule(&e, 100, record, &a, 0);
 	sim_schedule(&e, 1000, record, &b, 0);
@@ -127,8 +127,8 @@ static void test_run_until_cond_stops_early(void **state)
 {
 	(void)state;
 	struct sim_engine e;
-	struct rec r = {0};
-	struct item it[3] = {{&r, 0}, {&r, 1}, {&r, 2}};
+	struct rec r = { 0 };
+	struct item it[3] = { { &r, 0 }, { &r, 1 }, { &r, 2 } };
 	sim_engine_init(&e, 1);
 	for (int i = 0; i < 3; i++)
 		sim_schedule(&e, (uint64_t)(i + 1) * 10, record, &it[i], 0);
@@ -175,7 +175,7 @@ static uint64_t run_chain(uint64_t seed, struct trace_log *t)
 	e.trace = log_trace;
 	e.trace_arg = t;
 	for (int i = 0; i < 4; i++) {
-		c[i] = (struct chain){&e, 1000};
+		c[i] = (struct chain){ &e, 1000 };
 		sim_schedule(&e, 0, hop, &c[i], 0);
 	}
 	while (sim_step(&e))
@@ -209,7 +209,7 @@ static void test_rand_below_is_in_range_and_covers_it(void **state)
 {
 	(void)state;
 	struct sim_engine e;
-	unsigned seen[7] = {0};
+	unsigned seen[7] = { 0 };
 	sim_engine_init(&e, 99);
 	for (int i = 0; i < 7000; i++) {
 		uint64_t r = sim_rand_below(&e, 7);
@@ -231,7 +231,7 @@ static void test_many_random_events_pop_sorted(void **state)
 	assert_non_null(it);
 	sim_engine_init(&e, 3);
 	for (int i = 0; i < 4096; i++) {
-		it[i] = (struct item){r, i};
+		it[i] = (struct item){ r, i };
 		sim_event_id id = sim_schedule(&e, sim_rand_below(&e, 100000), record, &it[i], 0);
 		if (i % 7 == 0)
 			sim_cancel(&e, id);

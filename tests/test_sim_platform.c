@@ -28,8 +28,8 @@ struct rig {
 static const struct sim_fn_ops plain_ops = { .kind = "plain" };
 
 /* A PCIe endpoint with BARs, PM (no_soft_reset as given) and optional FLR. */
-static struct sim_fn *endpoint(struct sim_platform *p, struct sim_fn *parent, uint8_t dev,
-			       bool flr, bool nsr, bool imm_ready)
+static struct sim_fn *endpoint(struct sim_platform *p, struct sim_fn *parent, uint8_t dev, bool flr,
+			       bool nsr, bool imm_ready)
 {
 	struct sim_fn *f = sim_fn_new(p, parent, dev, 0, 4096, "ep", &plain_ops, NULL);
 	assert_non_null(f);
@@ -42,7 +42,8 @@ static struct sim_fn *endpoint(struct sim_platform *p, struct sim_fn *parent, ui
 	sim_add_exp(f, 0x60, HQIO_PCI_EXP_TYPE_ENDPOINT, flr, 3, 4);
 	if (imm_ready)
 		hqio_cfgb_w16(&f->b, HQIO_PCI_STATUS,
-			      (uint16_t)(sim_fn_cfg_get(f, HQIO_PCI_STATUS, 2) | HQIO_PCI_STATUS_IMM_READY));
+			      (uint16_t)(sim_fn_cfg_get(f, HQIO_PCI_STATUS, 2) |
+					 HQIO_PCI_STATUS_IMM_READY));
 	sim_fn_finalize(f);
 	return f;
 }
@@ -137,7 +138,7 @@ static void test_status_error_bits_are_write_1_to_clear(void **state)
 	uint32_t st = rd(r, f, HQIO_PCI_STATUS, 2);
 	assert_false(st & HQIO_PCI_STATUS_REC_MASTER_ABORT);
 	assert_true(st & HQIO_PCI_STATUS_SIG_SYSTEM_ERROR); /* 0 written: kept */
-	assert_true(st & HQIO_PCI_STATUS_CAP_LIST);         /* read-only: kept */
+	assert_true(st & HQIO_PCI_STATUS_CAP_LIST);	    /* read-only: kept */
 }
 
 static void test_bar_sizing(void **state)
@@ -233,7 +234,8 @@ static void test_flr_clears_state_and_crs_until_ready(void **state)
 	assert_int_equal(rd(r, f, 0, 2), 0x1b36);
 	assert_int_equal(rd(r, f, 0x1c, 4), 0); /* BAR cleared */
 	assert_int_equal(rd(r, f, HQIO_PCI_COMMAND, 2), 0);
-	assert_int_equal(rd(r, f, f->exp + HQIO_PCI_EXP_DEVCTL, 2) & HQIO_PCI_EXP_DEVCTL_BCR_FLR, 0);
+	assert_int_equal(rd(r, f, f->exp + HQIO_PCI_EXP_DEVCTL, 2) & HQIO_PCI_EXP_DEVCTL_BCR_FLR,
+			 0);
 	assert_int_equal(f->resets, 1);
 }
 
@@ -332,7 +334,7 @@ static void test_sbr_resets_below_only_with_100ms_at_5gts(void **state)
 	assert_int_equal(rd(r, r->ep_slow, 0, 2), 0xffff);
 	sim_run_until(&r->p->eng, t0 + 100 * MS);
 	assert_int_equal(rd(r, r->ep_slow, 0, 2), 0x1b36);
-	assert_int_equal(rd(r, r->ep_slow, 0x1c, 4), 0);          /* reset below */
+	assert_int_equal(rd(r, r->ep_slow, 0x1c, 4), 0);	  /* reset below */
 	assert_int_equal(rd(r, r->ep_fast, 0x1c, 4), 0xfd000000); /* elsewhere: untouched */
 	assert_int_equal(r->ep_fast->resets, 0);
 	assert_int_equal(r->p->trst_violations, 0);
@@ -379,6 +381,37 @@ static void test_sbr_shorter_than_trst_resets_nothing(void **state)
 	assert_int_equal(r->ep_slow->resets, 0);
 }
 
+static void test_no_dma_while_held_in_reset_or_in_d3hot(void **state)
+{
+	struct rig *r = *state;
+	struct sim_fn *f = r->ep_slow;
+	uint8_t b = 1;
+	r->p->iommu_enabled = false;
+	wr(r, f, HQIO_PCI_COMMAND, 2, HQIO_PCI_COMMAND_MASTER);
+	assert_int_equal(sim_dma_write(f, 0x1000, &b, 1), 0);
+	uint32_t bc = rd(r, r->rp_slow, HQIO_PCI_BRIDGE_CONTROL, 2);
+	wr(r, r->rp_slow, HQIO_PCI_BRIDGE_CONTROL, 2, bc | HQIO_PCI_BRIDGE_CTL_BUS_RESET);
+	assert_int_equal(sim_dma_write(f, 0x1000, &b, 1), -EPERM); /* held in reset */
+	wr(r, r->rp_slow, HQIO_PCI_BRIDGE_CONTROL, 2, bc);	   /* < Trst: no reset */
+	assert_int_equal(sim_dma_write(f, 0x1000, &b, 1), 0);
+	wr(r, f, 0x44, 2, 3);
+	assert_int_equal(sim_dma_write(f, 0x1000, &b, 1), -EPERM); /* D3hot */
+}
+
+static void test_bus_reset_recovers_a_function_whose_flr_hung(void **state)
+{
+	struct rig *r = *state;
+	struct sim_fn *f = r->ep_fast;
+	f->faults |= SIM_FAULT_FLR_NEVER_COMPLETES;
+	uint32_t dc = rd(r, f, f->exp + HQIO_PCI_EXP_DEVCTL, 2);
+	wr(r, f, f->exp + HQIO_PCI_EXP_DEVCTL, 2, dc | HQIO_PCI_EXP_DEVCTL_BCR_FLR);
+	sim_run_for(&r->p->eng, 10 * SIM_NS_PER_S);
+	assert_int_equal(rd(r, f, 0, 2), 0xffff);
+	sbr(r, r->rp_fast, 2 * MS);
+	sim_run_for(&r->p->eng, SIM_T_LINK_TRAIN_NS + 100 * MS);
+	assert_int_equal(rd(r, f, 0, 2), 0x1b36);
+}
+
 /* ---- host ops ---------------------------------------------------------- */
 
 static bool never(void *arg)
@@ -418,23 +451,42 @@ static void test_host_ops_time_and_waits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_enumeration_numbers_buses_depth_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enumeration_numbers_buses_depth_first, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_read_only_ids_and_rw_command, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_status_error_bits_are_write_1_to_clear, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_error_bits_are_write_1_to_clear, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_bar_sizing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bar_access_needs_decode_and_d0, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_only_device_0_below_a_root_port, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_conventional_devices_share_the_bridge_alias, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_flr_clears_state_and_crs_until_ready, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_not_ready_reads_all_ones_without_crs_visibility, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_immediate_readiness_skips_the_wait, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_flr_ignored_without_capability, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_d3hot_to_d0_resets_unless_no_soft_reset, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unsupported_d1_write_is_ignored, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sbr_resets_below_only_with_100ms_at_5gts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sbr_above_5gts_waits_for_link_active_plus_100ms, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_conventional_bus_reset_waits_trhfa, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sbr_shorter_than_trst_resets_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bar_access_needs_decode_and_d0, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_only_device_0_below_a_root_port, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_conventional_devices_share_the_bridge_alias,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flr_clears_state_and_crs_until_ready, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_not_ready_reads_all_ones_without_crs_visibility, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_immediate_readiness_skips_the_wait, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_flr_ignored_without_capability, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_d3hot_to_d0_resets_unless_no_soft_reset, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_unsupported_d1_write_is_ignored, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_sbr_resets_below_only_with_100ms_at_5gts,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_sbr_above_5gts_waits_for_link_active_plus_100ms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conventional_bus_reset_waits_trhfa, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_sbr_shorter_than_trst_resets_nothing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_no_dma_while_held_in_reset_or_in_d3hot, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_bus_reset_recovers_a_function_whose_flr_hung,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_ops_time_and_waits, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -252,9 +252,11 @@ static void demo_sim_reset(struct sim_platform *p, struct sim_reference *ref)
 	char bs[HQIO_BDF_STR_MAX];
 	uint64_t t0;
 
-	printf("\n  FLR of the NVMe-like controller %s, CRS Software Visibility on at its root port:\n",
+	printf("\n  FLR of the NVMe-like controller %s, CRS Software Visibility on at its root "
+	       "port:\n",
 	       hqio_bdf_format(b, bs, sizeof(bs)));
-	sim_cfg_write(p, sim_fn_bdf(rp), rp->exp + HQIO_PCI_EXP_RTCTL, 2, HQIO_PCI_EXP_RTCTL_CRSSVE);
+	sim_cfg_write(p, sim_fn_bdf(rp), rp->exp + HQIO_PCI_EXP_RTCTL, 2,
+		      HQIO_PCI_EXP_RTCTL_CRSSVE);
 	uint32_t dc = demo_cfg16(p, nv, nv->exp + HQIO_PCI_EXP_DEVCTL);
 	sim_cfg_write(p, b, nv->exp + HQIO_PCI_EXP_DEVCTL, 2, dc | HQIO_PCI_EXP_DEVCTL_BCR_FLR);
 	t0 = p->eng.now_ns;
@@ -268,21 +270,24 @@ static void demo_sim_reset(struct sim_platform *p, struct sim_reference *ref)
 
 	printf("  Secondary bus reset below the 8 GT/s root port (held 1 ms):\n");
 	uint32_t bc = demo_cfg16(p, rp, HQIO_PCI_BRIDGE_CONTROL);
-	sim_cfg_write(p, sim_fn_bdf(rp), HQIO_PCI_BRIDGE_CONTROL, 2, bc | HQIO_PCI_BRIDGE_CTL_BUS_RESET);
+	sim_cfg_write(p, sim_fn_bdf(rp), HQIO_PCI_BRIDGE_CONTROL, 2,
+		      bc | HQIO_PCI_BRIDGE_CTL_BUS_RESET);
 	sim_run_for(&p->eng, SIM_T_RST_MIN_NS);
 	sim_cfg_write(p, sim_fn_bdf(rp), HQIO_PCI_BRIDGE_CONTROL, 2, bc);
 	t0 = p->eng.now_ns;
 	uint64_t link = 0, ready = 0;
 	for (uint64_t t = 0; t <= 200 * SIM_NS_PER_MS && !ready; t += SIM_NS_PER_MS) {
 		sim_run_until(&p->eng, t0 + t);
-		if (!link && (demo_cfg16(p, rp, rp->exp + HQIO_PCI_EXP_LNKSTA) & HQIO_PCI_EXP_LNKSTA_DLLLA))
+		if (!link &&
+		    (demo_cfg16(p, rp, rp->exp + HQIO_PCI_EXP_LNKSTA) & HQIO_PCI_EXP_LNKSTA_DLLLA))
 			link = t;
 		if (demo_cfg16(p, nv, 0) == SIM_NVME_VENDOR)
 			ready = t;
 	}
 	printf("    Data Link Layer Link Active after %llu ms, device ready after %llu ms "
 	       "(100 ms after link up, PCIe 5.0 §6.6.1)\n",
-	       (unsigned long long)(link / SIM_NS_PER_MS), (unsigned long long)(ready / SIM_NS_PER_MS));
+	       (unsigned long long)(link / SIM_NS_PER_MS),
+	       (unsigned long long)(ready / SIM_NS_PER_MS));
 }
 
 static const char *rcs(int rc)
@@ -303,16 +308,19 @@ static void demo_sim_dma(struct sim_platform *p, struct sim_reference *ref)
 	uint64_t page = sim_mem_alloc(p, 1, d);
 	sim_iommu_attach(p, sim_requester_id(nv), d);
 	sim_cfg_write(p, b, HQIO_PCI_COMMAND, 2, 0);
-	printf("    Bus Master off, DMA to IOVA 0x10000           -> %s (blocked before it leaves the device)\n",
+	printf("    Bus Master off, DMA to IOVA 0x10000           -> %s (blocked before it leaves "
+	       "the device)\n",
 	       rcs(sim_dma_write(nv, 0x10000, buf, sizeof(buf))));
 	sim_cfg_write(p, b, HQIO_PCI_COMMAND, 2, HQIO_PCI_COMMAND_MEMORY | HQIO_PCI_COMMAND_MASTER);
 	int rc = sim_dma_write(nv, 0x10000, buf, sizeof(buf));
 	const struct sim_fault_rec *fr = &p->faults[(p->n_faults - 1) % SIM_FAULT_LOG];
-	printf("    Bus Master on, IOVA 0x10000 not mapped        -> %s, IOMMU fault: rid 0x%04x iova 0x%llx (%s)\n",
+	printf("    Bus Master on, IOVA 0x10000 not mapped        -> %s, IOMMU fault: rid 0x%04x "
+	       "iova 0x%llx (%s)\n",
 	       rcs(rc), fr->rid, (unsigned long long)fr->iova, fr->why);
 	sim_iommu_map(p, d, 0x10000, page, SIM_PAGE_SIZE, HQIO_DMA_READ | HQIO_DMA_WRITE);
 	rc = sim_dma_write(nv, 0x10000, buf, sizeof(buf));
-	printf("    mapped to host page 0x%06llx                 -> %s, lands in memory owned by domain %d\n",
+	printf("    mapped to host page 0x%06llx                 -> %s, lands in memory owned by "
+	       "domain %d\n",
 	       (unsigned long long)page, rcs(rc), sim_mem_owner(p, page));
 	/* ATS: the device caches the translation and keeps using it. */
 	uint16_t actl = (uint16_t)demo_cfg16(p, nv, nv->ats + HQIO_PCI_ATS_CTRL);
@@ -322,8 +330,10 @@ static void demo_sim_dma(struct sim_platform *p, struct sim_reference *ref)
 	sim_mem_set_owner(p, page, SIM_PAGE_SIZE, -1); /* the page goes back to the host */
 	uint64_t fw = nv->dma.foreign_writes;
 	rc = sim_dma_write(nv, 0x10000, buf, sizeof(buf));
-	printf("    ATS on; unmapped, page reclaimed, no ATS inval -> %s: the stale translation wrote\n"
-	       "                                                    into reclaimed memory (%llu foreign write)\n",
+	printf("    ATS on; unmapped, page reclaimed, no ATS inval -> %s: the stale translation "
+	       "wrote\n"
+	       "                                                    into reclaimed memory (%llu "
+	       "foreign write)\n",
 	       rcs(rc), (unsigned long long)(nv->dma.foreign_writes - fw));
 	sim_ats_invalidate(nv, 0, 0);
 	printf("    after ATS invalidation                        -> %s (IOMMU fault)\n",
@@ -350,7 +360,8 @@ static void demo_sim(const struct hqio_names *names)
 	}
 	demo_sim_reset(p, &ref);
 	demo_sim_dma(p, &ref);
-	printf("\n  virtual time now %.3f s, %llu events, trace hash %016llx (same seed, same run)\n",
+	printf("\n  virtual time now %.3f s, %llu events, trace hash %016llx (same seed, same "
+	       "run)\n",
 	       (double)p->eng.now_ns / 1e9, (unsigned long long)p->eng.executed,
 	       (unsigned long long)p->eng.trace_hash);
 out:

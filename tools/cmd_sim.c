@@ -64,7 +64,8 @@ static int topo(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return HQIO_EXIT_OK;
 		default:
-			fprintf(stderr, "hqio sim topo: unknown option '%s' (see 'hqio sim --help')\n",
+			fprintf(stderr,
+				"hqio sim topo: unknown option '%s' (see 'hqio sim --help')\n",
 				argv[optind - 1]);
 			return HQIO_EXIT_USAGE;
 		}
