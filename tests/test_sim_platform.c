@@ -302,6 +302,16 @@ static void test_d3hot_to_d0_resets_unless_no_soft_reset(void **state)
 	assert_int_equal(f->resets, 0);
 }
 
+static void test_pm_reset_needs_a_real_d3hot_to_d0(void **state)
+{
+	struct rig *r = *state;
+	struct sim_fn *f = r->ep_fast; /* No_Soft_Reset clear */
+	wr(r, f, 0x1c, 4, 0xfe000000);
+	wr(r, f, 0x44, 2, 0); /* D0 -> D0: nothing happens */
+	assert_int_equal(rd(r, f, 0x1c, 4), 0xfe000000);
+	assert_int_equal(f->resets, 0);
+}
+
 static void test_unsupported_d1_write_is_ignored(void **state)
 {
 	struct rig *r = *state;
@@ -472,6 +482,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flr_ignored_without_capability, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_d3hot_to_d0_resets_unless_no_soft_reset, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_pm_reset_needs_a_real_d3hot_to_d0, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_unsupported_d1_write_is_ignored, setup,
 						teardown),
