@@ -162,6 +162,9 @@ static int dma(struct sim_fn *f, uint64_t iova, void *rbuf, const void *wbuf, ui
 			if (hpa < p->mem_size && foreign(p, rid, hpa))
 				f->dma.foreign_writes++;
 			rc = sim_mem_write(p, hpa, (const uint8_t *)wbuf + done, chunk);
+			if (!rc && p->dma_observer)
+				p->dma_observer(p->dma_observer_arg, f, hpa,
+						(const uint8_t *)wbuf + done, chunk);
 		} else {
 			rc = sim_mem_read(p, hpa, (uint8_t *)rbuf + done, chunk);
 		}

@@ -247,6 +247,12 @@ struct sim_platform {
 
 	struct sim_host_vector host_vectors[SIM_HOST_VECTORS];
 
+	/* Every DMA write that reaches host memory (tests and experiments
+	 * classify where each one lands). */
+	void (*dma_observer)(void *arg, struct sim_fn *f, uint64_t hpa, const void *buf,
+			     uint64_t len);
+	void *dma_observer_arg;
+
 	/* Spec violations software committed (checked by tests of lib/reset). */
 	uint64_t trst_violations;
 	uint64_t writes_while_not_ready;

@@ -10,7 +10,8 @@ static const struct {
 	const char *summary;
 } commands[] = {
 	{ "inspect", cmd_inspect, "judge whether PCI devices can be assigned with high quality" },
-	{ "sim", cmd_sim, "the simulated PCIe platform (sim topo)" },
+	{ "sim", cmd_sim, "the simulated PCIe platform (sim topo, sim reclaim)" },
+	{ "reset", cmd_reset, "plan the reset of a PCI function (reset plan)" },
 	{ "demo", cmd_demo, "walk through everything hqio does, step by step" },
 };
 

@@ -180,4 +180,31 @@ int hqio_reset_execute(const struct hqio_host_ops *ops, const struct hqio_reset_
 		       const struct hqio_reset_hooks *hooks, const struct hqio_reset_opts *opts,
 		       struct hqio_reset_result *res, struct hqio_error *err);
 
+/* ---- reclaim ------------------------------------------------------ */
+
+/* What the owner of the guest's memory and BAR mappings does (the monitor). */
+struct hqio_reclaim_ops {
+	void *arg;
+	/* Stop guest access to the BARs (unmap them from the guest). */
+	void (*stop_guest_access)(void *arg, struct hqio_bdf bdf);
+	/* Detach the guest's memory from the device's IOMMU domain and hand it
+	 * to its next owner. */
+	void (*release_memory)(void *arg, struct hqio_bdf bdf);
+};
+
+/*
+ * Take a device back from its owner in the only safe order: stop guest
+ * access; quiesce, reset and verify (hqio_reset_execute); for a device
+ * without a trustworthy Transactions Pending bit, a drain window (Bus
+ * Master on for the worst-case DMA latency while the old owner's memory is
+ * still mapped, so a transfer the device held lands there); Bus Master
+ * off; and only then release the memory. A device that ends quarantined
+ * keeps the old memory mapped (never released to anyone else) and the
+ * call fails.
+ */
+int hqio_reclaim(const struct hqio_host_ops *ops, const struct hqio_reset_plan *plan,
+		 const struct hqio_reset_hooks *hooks, const struct hqio_reset_opts *opts,
+		 const struct hqio_reclaim_ops *rops, struct hqio_reset_result *res,
+		 struct hqio_error *err);
+
 #endif

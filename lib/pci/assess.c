@@ -1,22 +1,19 @@
 /*
  * Assignability assessment of one PCI function (see hqio/inspect.h).
  *
- * Reset methods follow the conditions the specifications give and that
- * Linux's drivers/pci/pci.c probes use:
- *  - FLR: PCIe Device Capabilities bit 28 (PCIe 5.0 §6.6.2, §7.5.3.3);
- *  - AF FLR: Advanced Features capability with both TP and FLR (AF ECN);
- *  - PM: D3hot->D0 resets the function unless PMCSR No_Soft_Reset is set
- *    (PCI PM 1.2 §3.2.4, §5.4.1);
- *  - bus: Secondary Bus Reset in the parent bridge (P2P 1.2 §3.2.5.18)
- *    resets everything below it, so it needs a parent bridge (not a root
- *    bus), the function must not itself be a bridge, and every other
- *    function below that bridge must go to the same owner.
+ * Reset methods are the planner's (lib/reset/plan.c, hqio_reset_plan):
+ * the same rules the executor relies on, with the whole IOMMU group as one
+ * owner. What a dump cannot show stays unknown here: capabilities that
+ * were not read, a parent bridge missing from the dump, and a bus reset
+ * that also resets functions whose IOMMU group is not known.
  */
 #include "hqio/inspect.h"
+#include "hqio/reset.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *hqio_level_str(enum hqio_level l)
@@ -75,107 +72,101 @@ static bool usable_info(const struct hqio_pci_node *n)
 	return n && n->info && hqio_pci_decode_usable(n->decode_rc);
 }
 
-static bool same_owner(const struct hqio_pci_node *a, const struct hqio_pci_node *b)
+/* Assess calls the planner with one owner for the whole IOMMU group; a
+ * second call with an owner for everything tells whether a bus reset that
+ * failed only for want of IOMMU groups (a dump) could work. */
+static int everyone_same_owner(void *arg, struct hqio_bdf bdf)
 {
-	/* Functions in one IOMMU group are assigned together or not at all. */
-	return a->iommu_known && b->iommu_known && a->iommu_group >= 0 &&
-	       a->iommu_group == b->iommu_group;
+	(void)arg;
+	(void)bdf;
+	return 1;
 }
 
-static void eval_bus_reset(const struct hqio_system *sys, const struct hqio_pci_node *n,
-			   struct hqio_reset_eval *r)
+static bool host_bound(const struct hqio_pci_node *n)
 {
-	const struct hqio_pci_info *in = n->info;
-	char b[HQIO_BDF_STR_MAX];
+	return n->driver[0] && strcmp(n->driver, "vfio-pci") != 0;
+}
 
-	if (in->header_type == HQIO_PCI_HEADER_TYPE_BRIDGE) {
-		set_reset(r, HQIO_NO,
-			  "a bridge: it has a subordinate bus that a bus reset would take down");
-		return;
-	}
-	if (!n->parent_known) {
-		set_reset(r, HQIO_UNKNOWN, "parent bridge unknown (not in the dump)");
-		return;
-	}
-	if (n->on_root_bus) {
-		set_reset(r, HQIO_NO, "on a root bus: no parent bridge to reset");
-		return;
-	}
-	/* Everything below the parent bridge is reset with us. */
-	const struct hqio_pci_node *p = find_c(sys, n->parent);
-	unsigned lo = n->bdf.bus, hi = n->bdf.bus;
-	if (usable_info(p) && p->info->header_type == HQIO_PCI_HEADER_TYPE_BRIDGE &&
-	    p->info->secondary_bus == n->bdf.bus && p->info->subordinate_bus >= lo)
-		hi = p->info->subordinate_bus;
-	bool all_same_owner = true;
-	for (size_t i = 0; i < sys->n; i++) {
-		const struct hqio_pci_node *o = &sys->nodes[i];
-		if (o == n || o->bdf.domain != n->bdf.domain || o->bdf.bus < lo || o->bdf.bus > hi)
-			continue;
-		if (r->n_affected < sizeof(r->affected) / sizeof(r->affected[0]))
-			r->affected[r->n_affected++] = o->bdf;
-		if (!same_owner(n, o))
-			all_same_owner = false;
-	}
-	hqio_bdf_format(n->parent, b, sizeof(b));
-	if (r->n_affected == 0)
-		set_reset(r, HQIO_YES, "alone below bridge %s%s", b,
-			  n->sysfs ? "" : " (as far as the dump shows)");
-	else if (all_same_owner)
-		set_reset(
-			r, HQIO_YES,
-			"bridge %s; also resets %u other function(s), all in the same IOMMU group",
-			b, r->n_affected);
-	else if (!n->iommu_known)
-		set_reset(r, HQIO_UNKNOWN,
-			  "bridge %s; also resets %u other function(s): usable only if they go to "
-			  "the "
-			  "same owner",
-			  b, r->n_affected);
-	else
-		set_reset(r, HQIO_NO, "bridge %s; would also reset %u function(s) of other owners",
-			  b, r->n_affected);
+static bool in_group_of(const struct hqio_pci_node *n, const struct hqio_pci_node *o)
+{
+	return n->iommu_known && o->iommu_known && n->iommu_group >= 0 &&
+	       n->iommu_group == o->iommu_group;
+}
+
+/*
+ * inspect judges a function as it will be once assigned: the rest of its
+ * IOMMU group goes with it, unbound from its host drivers first. The
+ * planner judges the system as it is now (a function still bound to a
+ * host driver blocks a bus reset), so give it that view. Should the copy
+ * fail, the planner's stricter answer stands.
+ */
+static int plan_as_assigned(const struct hqio_plan_input *pin, struct hqio_reset_plan *plan)
+{
+	const struct hqio_system *sys = pin->sys;
+	const struct hqio_pci_node *n = pin->node;
+	size_t idx = (size_t)(n - sys->nodes);
+	bool bound = false;
+	for (size_t i = 0; i < sys->n && !bound; i++)
+		bound = &sys->nodes[i] != n && in_group_of(n, &sys->nodes[i]) &&
+			host_bound(&sys->nodes[i]);
+	struct hqio_system view = *sys;
+	if (!bound || n < sys->nodes || idx >= sys->n ||
+	    !(view.nodes = malloc(sys->n * sizeof(*view.nodes))))
+		return hqio_reset_plan(pin, plan, NULL);
+	memcpy(view.nodes, sys->nodes, sys->n * sizeof(*view.nodes));
+	for (size_t i = 0; i < view.n; i++)
+		if (in_group_of(n, &view.nodes[i]))
+			view.nodes[i].driver[0] = '\0';
+	struct hqio_plan_input vin = *pin;
+	vin.sys = &view;
+	vin.node = &view.nodes[idx];
+	int rc = hqio_reset_plan(&vin, plan, NULL);
+	free(view.nodes);
+	return rc;
 }
 
 static void eval_resets(const struct hqio_system *sys, const struct hqio_pci_node *n,
 			struct hqio_assessment *a)
 {
+	static const enum hqio_reset_method method_of[HQIO_RESET_COUNT] = {
+		[HQIO_RESET_FLR] = HQIO_RM_FLR,
+		[HQIO_RESET_AF_FLR] = HQIO_RM_AF_FLR,
+		[HQIO_RESET_PM] = HQIO_RM_PM,
+		[HQIO_RESET_BUS] = HQIO_RM_BUS,
+	};
 	const struct hqio_pci_info *in = n->info;
+	struct hqio_plan_input pin = { .sys = sys, .node = n, .owner = 1 };
+	struct hqio_reset_plan plan;
+	struct hqio_reset_eval *r;
+
+	if (plan_as_assigned(&pin, &plan) < 0)
+		memset(&plan, 0, sizeof(plan)); /* not reached: n is decoded */
 	for (int k = 0; k < HQIO_RESET_COUNT; k++) {
-		a->resets[k].kind = (enum hqio_reset_kind)k;
-		a->resets[k].linux_lists = HQIO_UNKNOWN;
+		const struct hqio_method_eval *e = &plan.eval[method_of[k]];
+		r = &a->resets[k];
+		r->kind = (enum hqio_reset_kind)k;
+		r->linux_lists = HQIO_UNKNOWN;
+		set_reset(r, e->usable ? HQIO_YES : HQIO_NO, "%s", e->reason);
+		/* Capabilities that could not be read are unknown, not absent. */
+		if (k != HQIO_RESET_BUS && in->std.unreadable)
+			r->usable = HQIO_UNKNOWN;
 	}
-	struct hqio_reset_eval *r = &a->resets[HQIO_RESET_FLR];
-	if (in->std.unreadable)
-		set_reset(r, HQIO_UNKNOWN, "capabilities not readable");
-	else if (!in->exp.present)
-		set_reset(r, HQIO_NO, "no PCI Express capability");
-	else if (in->exp.flr)
-		set_reset(r, HQIO_YES, "PCIe DevCap FLReset+");
-	else
-		set_reset(r, HQIO_NO, "PCIe DevCap FLReset-");
-
-	r = &a->resets[HQIO_RESET_AF_FLR];
-	if (in->std.unreadable)
-		set_reset(r, HQIO_UNKNOWN, "capabilities not readable");
-	else if (!in->af.present)
-		set_reset(r, HQIO_NO, "no Advanced Features capability");
-	else if (in->af.tp && in->af.flr)
-		set_reset(r, HQIO_YES, "AF capability with TP+ FLR+");
-	else
-		set_reset(r, HQIO_NO, "AF capability without %s", !in->af.flr ? "FLR" : "TP");
-
-	r = &a->resets[HQIO_RESET_PM];
-	if (in->std.unreadable)
-		set_reset(r, HQIO_UNKNOWN, "capabilities not readable");
-	else if (!in->pm.present)
-		set_reset(r, HQIO_NO, "no Power Management capability");
-	else if (in->pm.no_soft_reset)
-		set_reset(r, HQIO_NO, "PMCSR No_Soft_Reset+: D3hot->D0 keeps the state");
-	else
-		set_reset(r, HQIO_YES, "PM D3hot->D0 with No_Soft_Reset-");
-
-	eval_bus_reset(sys, n, &a->resets[HQIO_RESET_BUS]);
+	r = &a->resets[HQIO_RESET_BUS];
+	r->n_affected = plan.n_affected;
+	memcpy(r->affected, plan.affected, plan.n_affected * sizeof(plan.affected[0]));
+	bool quirk_no_bus = plan.quirk && (plan.quirk->flags & HQIO_QUIRK_NO_BUS_RESET);
+	bool bridge = in->header_type == HQIO_PCI_HEADER_TYPE_BRIDGE ||
+		      in->header_type == HQIO_PCI_HEADER_TYPE_CARDBUS;
+	if (r->usable == HQIO_NO && !bridge && !quirk_no_bus) {
+		if (!n->parent_known) {
+			r->usable = HQIO_UNKNOWN; /* a dump without the parent bridge */
+		} else if (!n->iommu_known && plan.n_affected) {
+			/* plan is no longer needed: r holds what is shown */
+			pin.owner_of = everyone_same_owner;
+			if (plan_as_assigned(&pin, &plan) == 0 && plan.eval[HQIO_RM_BUS].usable)
+				r->usable = HQIO_UNKNOWN;
+		}
+	}
 
 	if (!n->reset_method_known)
 		return;
