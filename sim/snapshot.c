@@ -55,6 +55,7 @@ int sim_snapshot(struct sim_platform *p, struct hqio_system *sys)
 		for (int b = 0; b < 6; b++)
 			n->sizes.bar[b] = f->bar_size[b];
 		n->sizes.rom = f->bar_size[6];
+		n->sysfs = true; /* a complete view, like a live system's */
 		n->parent_known = true;
 		n->on_root_bus = f->parent == NULL;
 		if (f->parent)
