@@ -22,10 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IOVA 0x100000ULL
+#define IOVA	   0x100000ULL
 #define XFER_BYTES 64u
 #define POOL_PAGES 64u
-#define RING 16u
+#define RING	   16u
 
 struct xfer {
 	uint64_t epoch;
@@ -39,9 +39,9 @@ struct unit {
 	unsigned n;
 	struct hqio_reset_plan plan[2];
 	bool quarantined;
-	int domain;        /* current owner's IOMMU domain, -1 none */
-	uint64_t page;     /* current owner's page at IOVA */
-	uint64_t epoch;    /* current owner's epoch */
+	int domain;	/* current owner's IOMMU domain, -1 none */
+	uint64_t page;	/* current owner's page at IOVA */
+	uint64_t epoch; /* current owner's epoch */
 	struct xfer ring[RING];
 	unsigned ring_next;
 	struct sim_reclaim_unit_stats *st;
@@ -59,7 +59,7 @@ struct exp {
 	 * Epochs, unlike IOMMU domain numbers, are never reused. */
 	int64_t page_epoch[POOL_PAGES];
 	uint64_t n_epochs;
-	bool reclaiming;   /* between the start of a reclaim and the next owner */
+	bool reclaiming; /* between the start of a reclaim and the next owner */
 	struct unit *reclaimed;
 	struct sim_reclaim_stats *st;
 };
@@ -182,7 +182,8 @@ static void program(struct exp *x, struct unit *u)
 			bar_w(x, f, 0, SIM_EDU_DMA_DST + 4, 0);
 			bar_w(x, f, 0, SIM_EDU_DMA_COUNT, XFER_BYTES);
 			bar_w(x, f, 0, SIM_EDU_DMA_COUNT + 4, 0);
-			bar_w(x, f, 0, SIM_EDU_DMA_CMD, SIM_EDU_DMA_CMD_START | SIM_EDU_DMA_CMD_TO_RAM);
+			bar_w(x, f, 0, SIM_EDU_DMA_CMD,
+			      SIM_EDU_DMA_CMD_START | SIM_EDU_DMA_CMD_TO_RAM);
 			any = true;
 		} else if (vid == SIM_NIC_VENDOR && sim_fn_cfg_get(f, 2, 2) != SIM_HDA_DEVICE) {
 			bar_w(x, f, 0, SIM_NIC_DMA_ADDR_LO, (uint32_t)IOVA + 256u * k);

@@ -33,12 +33,12 @@ struct sim_reclaim_unit_stats {
 };
 
 struct sim_reclaim_stats {
-	uint64_t runs;            /* reassignments done */
-	uint64_t in_flight;       /* reclaims that found a programmed DMA not yet landed */
-	uint64_t dma_landed;      /* DMA writes that reached memory */
-	uint64_t stray_writes;    /* ... outside the programming owner's memory */
-	uint64_t drained;         /* landed in the old owner's memory after the reclaim began */
-	uint64_t quarantined;     /* units that ended quarantined */
+	uint64_t runs;	       /* reassignments done */
+	uint64_t in_flight;    /* reclaims that found a programmed DMA not yet landed */
+	uint64_t dma_landed;   /* DMA writes that reached memory */
+	uint64_t stray_writes; /* ... outside the programming owner's memory */
+	uint64_t drained;      /* landed in the old owner's memory after the reclaim began */
+	uint64_t quarantined;  /* units that ended quarantined */
 	uint64_t methods_used[HQIO_RM_COUNT];
 	uint64_t virtual_ns;
 	unsigned n_units;

@@ -180,7 +180,8 @@ static void test_guest_drives_a_nic_with_msi(void **state)
 	assert_int_equal(sim_guest_bar_size(&g, 0, &size), 0);
 	assert_int_equal(size, SIM_NIC_BAR0_SIZE);
 	assert_int_equal(sim_guest_bar_program(&g, 0, 0xfe000000), 0);
-	assert_int_equal(sim_guest_enable(&g, HQIO_PCI_COMMAND_MEMORY | HQIO_PCI_COMMAND_MASTER), 0);
+	assert_int_equal(sim_guest_enable(&g, HQIO_PCI_COMMAND_MEMORY | HQIO_PCI_COMMAND_MASTER),
+			 0);
 	assert_int_equal(sim_guest_enable_msi(&g, 0x41, 1), 0);
 	uint64_t status;
 	assert_int_equal(sim_guest_mmio_read(&g, 0, SIM_NIC_STATUS, 4, &status), 0);
@@ -212,12 +213,15 @@ static void test_guest_intx_needs_eoi(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_host_msix_reaches_the_handler, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_msix_reaches_the_handler, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_host_msi_with_bus_master, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_host_intx_masked_until_unmasked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_intx_masked_until_unmasked, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_host_dma_map_into_the_requester_domain, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_ats_invalidate_through_host_ops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ats_invalidate_through_host_ops, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_guest_drives_a_nic_with_msi, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guest_intx_needs_eoi, setup, teardown),
 	};

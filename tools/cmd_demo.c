@@ -395,7 +395,8 @@ static void demo_reset(void)
 		goto out;
 	/* Faulty variants next to the catalogue: a NIC whose D3hot->D0 resets
 	 * nothing, an NVMe whose FLR never completes. */
-	struct sim_fn *rp_a = sim_add_root_port(p, 0x1d, 0, 2), *rp_b = sim_add_root_port(p, 0x1d, 1, 2);
+	struct sim_fn *rp_a = sim_add_root_port(p, 0x1d, 0, 2),
+		      *rp_b = sim_add_root_port(p, 0x1d, 1, 2);
 	if (rp_a)
 		broken_pm = sim_dev_nic(p, rp_a, 0, 0, SIM_FAULT_PM_NO_RESET);
 	if (rp_b) {
@@ -435,7 +436,8 @@ static void demo_reset(void)
 		printf("  %s %s\n    plan:", hqio_bdf_format(plan.bdf, b, sizeof(b)), devs[i].what);
 		for (unsigned k = 0; k < plan.n_methods; k++)
 			printf(" %s", hqio_reset_method_name(plan.methods[k]));
-		printf("%s; quiesce by %s\n", plan.n_methods ? "" : " none", hqio_idle_kind_name(plan.idle));
+		printf("%s; quiesce by %s\n", plan.n_methods ? "" : " none",
+		       hqio_idle_kind_name(plan.idle));
 		uint64_t t0 = p->eng.now_ns;
 		int rc = hqio_reset_execute(&ops, &plan, NULL, NULL, &res, &err);
 		printf("    result: %s (%.0f ms of virtual time)\n",
@@ -443,7 +445,8 @@ static void demo_reset(void)
 		       (double)(p->eng.now_ns - t0) / 1e6);
 		for (unsigned k = 0; k < res.n_attempts; k++)
 			if (res.attempts[k].rc)
-				printf("      %s failed: %s\n", hqio_reset_method_name(res.attempts[k].method),
+				printf("      %s failed: %s\n",
+				       hqio_reset_method_name(res.attempts[k].method),
 				       res.attempts[k].note);
 	}
 	printf("\n  Reclaim with DMA in flight (hqio sim reclaim --runs 2000):\n");
@@ -452,7 +455,8 @@ static void demo_reset(void)
 		struct sim_reclaim_stats *st = calloc(1, sizeof(*st));
 		char msg[200] = "";
 		if (st && sim_reclaim_run(&o, st, msg, sizeof(msg)) == 0)
-			printf("    %-38s %5llu reassignments, %4llu with DMA in flight, %4llu stray "
+			printf("    %-38s %5llu reassignments, %4llu with DMA in flight, %4llu "
+			       "stray "
 			       "writes\n",
 			       naive ? "naive (free memory first, no idle check)" : "hqio order",
 			       (unsigned long long)st->runs, (unsigned long long)st->in_flight,

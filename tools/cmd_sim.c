@@ -108,7 +108,8 @@ static int parse_u64(const char *opt, const char *s, uint64_t *out)
 	char *end;
 	unsigned long long v = strtoull(s, &end, 0);
 	if (!*s || *end || *s == '-') {
-		fprintf(stderr, "hqio sim reclaim: %s needs a non-negative number, not '%s'\n", opt, s);
+		fprintf(stderr, "hqio sim reclaim: %s needs a non-negative number, not '%s'\n", opt,
+			s);
 		return -1;
 	}
 	*out = v;
@@ -118,9 +119,9 @@ static int parse_u64(const char *opt, const char *s, uint64_t *out)
 static int reclaim(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },   { "runs", required_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },	  { "runs", required_argument, NULL, 'r' },
 		{ "seed", required_argument, NULL, 's' }, { "naive", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },   { NULL, 0, NULL, 0 },
+		{ "help", no_argument, NULL, 'h' },	  { NULL, 0, NULL, 0 },
 	};
 	struct sim_reclaim_opts o = { .runs = 10000, .seed = 1 };
 	bool json = false;
@@ -147,7 +148,8 @@ static int reclaim(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return HQIO_EXIT_OK;
 		default:
-			fprintf(stderr, "hqio sim reclaim: unknown option '%s' (see 'hqio sim --help')\n",
+			fprintf(stderr,
+				"hqio sim reclaim: unknown option '%s' (see 'hqio sim --help')\n",
 				argv[optind - 1]);
 			return HQIO_EXIT_USAGE;
 		}
@@ -180,7 +182,8 @@ static int reclaim(int argc, char **argv)
 		json_u64(&j, "quarantined", st->quarantined);
 		json_obj(&j, "methods_used");
 		for (int m = 0; m < HQIO_RM_COUNT; m++)
-			json_u64(&j, hqio_reset_method_name((enum hqio_reset_method)m), st->methods_used[m]);
+			json_u64(&j, hqio_reset_method_name((enum hqio_reset_method)m),
+				 st->methods_used[m]);
 		json_obj_end(&j);
 		json_u64(&j, "virtual_ns", st->virtual_ns);
 		json_arr(&j, "units");
@@ -207,7 +210,8 @@ static int reclaim(int argc, char **argv)
 		printf("  methods used          ");
 		for (int m = 0; m < HQIO_RM_COUNT; m++)
 			if (st->methods_used[m])
-				printf(" %s=%llu", hqio_reset_method_name((enum hqio_reset_method)m),
+				printf(" %s=%llu",
+				       hqio_reset_method_name((enum hqio_reset_method)m),
 				       (unsigned long long)st->methods_used[m]);
 		printf("\n  virtual time           %.1f s\n", (double)st->virtual_ns / 1e9);
 		for (unsigned i = 0; i < st->n_units; i++)
