@@ -26,8 +26,7 @@ test: deps
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) scripts/test.sh
 
 bench: build
-	@$(BUILD)/bench/bench_decode
-	@$(BUILD)/bench/bench_engine
+	@BUILD=$(BUILD) scripts/bench.sh
 
 install: build
 	@cmake --install $(BUILD)

@@ -69,7 +69,7 @@ static double median_ns(const uint8_t *cfg, size_t len, struct hqio_pci_info *in
 	return runs[7];
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static uint8_t pcie[4096], conv[4096];
 	struct hqio_pci_info *info = malloc(sizeof(*info));
@@ -78,6 +78,17 @@ int main(void)
 	build_pcie(pcie);
 	memcpy(conv, pcie, 256);
 	conv[0x51] = 0; /* PM -> MSI only, no PCIe */
+	/* `--op NAME --count N`: run N operations untimed, for instruction
+	 * counting under callgrind (scripts/bench.sh). */
+	if (argc == 5 && !strcmp(argv[1], "--op") && !strcmp(argv[3], "--count")) {
+		long n = strtol(argv[4], NULL, 10);
+		const uint8_t *img = !strcmp(argv[2], "decode_pcie_4k") ? pcie : conv;
+		size_t len = img == pcie ? 4096 : 256;
+		for (long i = 0; i < n; i++)
+			hqio_pci_decode(img, len, NULL, info, NULL);
+		free(info);
+		return 0;
+	}
 	struct hqio_pci_info check;
 	hqio_pci_decode(pcie, 4096, NULL, &check, NULL);
 	printf("bench_decode: image with %u standard + %u extended capabilities\n", check.std.n,

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 struct ctx {
@@ -39,9 +40,32 @@ static int cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int main(void)
+static uint64_t run_events(uint64_t events)
+{
+	enum { QUEUE = 1024 };
+	struct sim_engine e;
+	static struct ctx c[QUEUE];
+	sim_engine_init(&e, 42);
+	for (int i = 0; i < QUEUE; i++) {
+		c[i].e = &e;
+		c[i].left = events / QUEUE;
+		sim_schedule(&e, (uint64_t)i, tick, &c[i], 1);
+	}
+	while (sim_step(&e))
+		;
+	uint64_t n = e.executed;
+	sim_engine_free(&e);
+	return n;
+}
+
+int main(int argc, char **argv)
 {
 	enum { RUNS = 7, QUEUE = 1024 };
+	/* `--op event --count N`: N events untimed, for callgrind (scripts/bench.sh). */
+	if (argc == 5 && !strcmp(argv[1], "--op") && !strcmp(argv[3], "--count")) {
+		run_events((uint64_t)strtoull(argv[4], NULL, 10));
+		return 0;
+	}
 	const uint64_t events = 5000000;
 	double rate[RUNS];
 	uint64_t hash = 0;
