@@ -74,6 +74,10 @@ struct hqio_irq_config {
 	uint8_t msix_table_bir, msix_pba_bir;
 	uint32_t msix_table_off, msix_pba_off;
 	bool intx_disable_supported;      /* PCI 2.3 INTx Disable */
+	/* INTx-only device without INTx Disable: the monitor asserts that no
+	 * other function drives the same host line (it is masked at the
+	 * interrupt controller until the guest's EOI); init refuses otherwise. */
+	bool intx_line_exclusive;
 	uint64_t host_page_size;          /* trap granularity (4096) */
 	/* Storm guard: at most storm_max host interrupts per storm_window_ns;
 	 * beyond that the host vector is masked until the window ends. */
@@ -115,6 +119,11 @@ bool hqio_irq_bar_access(struct hqio_irq *irq, unsigned bar, uint64_t off, unsig
 			 uint64_t *val, bool write);
 /* The guest's EOI for its INTx line. */
 void hqio_irq_guest_eoi(struct hqio_irq *irq);
+
+/* Periodic call of the monitor (lib/ has no timers): ends a storm-guard
+ * window whose time is up and unmasks the held host vectors. Cheap; call
+ * it at least every storm_window_ns / 4. */
+void hqio_irq_tick(struct hqio_irq *irq);
 
 /* The host interrupt handler (registered with ops->irq_set). */
 void hqio_irq_host_event(void *arg, struct hqio_bdf bdf, enum hqio_irq_type type,
