@@ -115,7 +115,8 @@ static void host_firmware(struct rig *r, struct sim_fn *f)
 		}
 		mem = (mem + sz - 1) & ~(sz - 1);
 		sim_cfg_write(r->p, b, (uint16_t)(0x10 + 4 * i), 4, (uint32_t)mem);
-		if ((reg & HQIO_PCI_BASE_ADDRESS_MEM_TYPE_MASK) == HQIO_PCI_BASE_ADDRESS_MEM_TYPE_64) {
+		if ((reg & HQIO_PCI_BASE_ADDRESS_MEM_TYPE_MASK) ==
+		    HQIO_PCI_BASE_ADDRESS_MEM_TYPE_64) {
 			sim_cfg_write(r->p, b, (uint16_t)(0x14 + 4 * i), 4, (uint32_t)(mem >> 32));
 			i++;
 		}
@@ -209,8 +210,7 @@ struct rig_opts {
 	struct hqio_vpci_policy policy;
 };
 
-static struct rig *rig_new(struct sim_fn *(*pick)(struct sim_reference *),
-			   const struct rig_opts *o)
+static struct rig *rig_new(struct sim_fn *(*pick)(struct sim_reference *), const struct rig_opts *o)
 {
 	struct rig *r = calloc(1, sizeof(*r));
 	assert_non_null(r);
@@ -392,7 +392,8 @@ static void guest_program_bars(struct rig *r, uint64_t base)
 		assert_int_equal(sim_guest_bar_program(&r->g, i, a), 0);
 		base = a + sz;
 		if (!(reg & HQIO_PCI_BASE_ADDRESS_SPACE_IO) &&
-		    (reg & HQIO_PCI_BASE_ADDRESS_MEM_TYPE_MASK) == HQIO_PCI_BASE_ADDRESS_MEM_TYPE_64)
+		    (reg & HQIO_PCI_BASE_ADDRESS_MEM_TYPE_MASK) ==
+			    HQIO_PCI_BASE_ADDRESS_MEM_TYPE_64)
 			i++;
 	}
 }
@@ -419,8 +420,9 @@ static void check_bars(struct sim_fn *(*pick)(struct sim_reference *))
 					   HQIO_PCI_BASE_ADDRESS_MEM_TYPE_64;
 		/* Flags read as the hardware's, address bits 0 before programming. */
 		assert_int_equal(reg, r->s_bar[i] & (io ? 0x3u : 0xfu));
-		uint64_t a = io ? 0x6000 : is64 ? (base + sz - 1) & ~(sz - 1)
-						 : 0xa0000000ull + (i << 24);
+		uint64_t a = io	    ? 0x6000
+			     : is64 ? (base + sz - 1) & ~(sz - 1)
+				    : 0xa0000000ull + (i << 24);
 		if (!is64 && !io)
 			a &= ~(sz - 1);
 		assert_int_equal(sim_guest_bar_program(&r->g, i, a), 0);
@@ -431,7 +433,7 @@ static void check_bars(struct sim_fn *(*pick)(struct sim_reference *))
 		/* Sizing the lower half alone reads ~(size-1) | flags. */
 		gwrite(r, (uint16_t)(0x10 + 4 * i), 4, 0xffffffffu);
 		uint32_t m = gread(r, (uint16_t)(0x10 + 4 * i), 4);
-		assert_int_equal(m, ((uint32_t)~(sz - 1) & (io ? ~3u : ~0xfu)) |
+		assert_int_equal(m, ((uint32_t) ~(sz - 1) & (io ? ~3u : ~0xfu)) |
 					    (r->s_bar[i] & (io ? 3u : 0xfu)));
 		assert_int_equal(sim_guest_bar_program(&r->g, i, a), 0);
 		if (is64) {
@@ -443,13 +445,12 @@ static void check_bars(struct sim_fn *(*pick)(struct sim_reference *))
 	gwrite(r, HQIO_PCI_ROM_ADDRESS, 4, 0xfffff800u);
 	uint32_t rom = gread(r, HQIO_PCI_ROM_ADDRESS, 4);
 	if (r->f->bar_size[6])
-		assert_int_equal(rom, (uint32_t)~(r->f->bar_size[6] - 1) & 0xfffff800u);
+		assert_int_equal(rom, (uint32_t) ~(r->f->bar_size[6] - 1) & 0xfffff800u);
 	else
 		assert_int_equal(rom, 0);
 	/* Decode on: the monitor hears of every BAR at the guest's address. */
 	r->n_ev = 0;
-	assert_int_equal(sim_guest_enable(&r->g, HQIO_PCI_COMMAND_MEMORY | HQIO_PCI_COMMAND_IO),
-			 0);
+	assert_int_equal(sim_guest_enable(&r->g, HQIO_PCI_COMMAND_MEMORY | HQIO_PCI_COMMAND_IO), 0);
 	unsigned nb = 0;
 	for (unsigned i = 0; i < 6; i++)
 		nb += r->f->bar_size[i] != 0;
@@ -522,21 +523,43 @@ static uint32_t nvme_dma(struct rig *r, uint64_t iova, uint32_t len, uint32_t pa
 	return (uint32_t)st;
 }
 
+/* The guest enables MSI-X with entry 0 at (addr, data), through the
+ * trapped table. */
+static void guest_msix_vec0(struct rig *r, uint32_t addr, uint32_t data)
+{
+	uint16_t x = gcap(r, HQIO_PCI_CAP_ID_MSIX);
+	assert_int_not_equal(x, 0);
+	uint64_t t = gread(r, x + HQIO_PCI_MSIX_TABLE, 4);
+	unsigned bir = t & 7;
+	t &= ~7ull;
+	gwrite(r, x + HQIO_PCI_MSIX_FLAGS, 2,
+	       HQIO_PCI_MSIX_FLAGS_ENABLE | HQIO_PCI_MSIX_FLAGS_MASKALL);
+	assert_int_equal(sim_guest_mmio_write(&r->g, bir, t, 4, addr), 0);
+	assert_int_equal(sim_guest_mmio_write(&r->g, bir, t + 4, 4, 0), 0);
+	assert_int_equal(sim_guest_mmio_write(&r->g, bir, t + 8, 4, data), 0);
+	assert_int_equal(sim_guest_mmio_write(&r->g, bir, t + 12, 4, 0), 0);
+	gwrite(r, x + HQIO_PCI_MSIX_FLAGS, 2, HQIO_PCI_MSIX_FLAGS_ENABLE);
+}
+
 static void test_nvme_mmio_and_dma(void **state)
 {
 	(void)state;
 	struct rig_opts o = { .irq = true, .allow_bm = true };
 	struct rig *r = rig_new(pick_nvme, &o);
 	guest_program_bars(r, 0x900000000ULL);
-	assert_int_equal(
-		sim_guest_enable(&r->g, HQIO_PCI_COMMAND_MEMORY | HQIO_PCI_COMMAND_MASTER), 0);
+	assert_int_equal(sim_guest_enable(&r->g, HQIO_PCI_COMMAND_MEMORY | HQIO_PCI_COMMAND_MASTER),
+			 0);
 	uint64_t vs = 0;
 	assert_int_equal(sim_guest_mmio_read(&r->g, 0, SIM_NVME_VS, 4, &vs), 0);
 	assert_int_equal(vs, 0x00010400); /* NVMe 1.4.0 */
+	guest_msix_vec0(r, 0xfee01000u, 0x31);
 	uint64_t hpa = host_dma_buffer(r, 0x100000);
 	uint32_t st = nvme_dma(r, 0x100000, 64, 0x40);
 	assert_true(st & SIM_NVME_DMA_DONE);
 	assert_int_equal(st >> 16, 0);
+	/* The completion interrupt reached the guest as it programmed it. */
+	assert_int_equal(r->n_msi, 1);
+	assert_true(r->msi_addr == 0xfee01000u && r->msi_data == 0x31);
 	uint8_t buf[64];
 	assert_int_equal(sim_mem_read(r->p, hpa, buf, sizeof(buf)), 0);
 	for (unsigned i = 0; i < sizeof(buf); i++)
@@ -553,8 +576,8 @@ static void test_bus_master_filtered(void **state)
 	struct rig_opts o = { .irq = true, .allow_bm = false };
 	struct rig *r = rig_new(pick_nvme, &o);
 	guest_program_bars(r, 0x900000000ULL);
-	assert_int_equal(
-		sim_guest_enable(&r->g, HQIO_PCI_COMMAND_MEMORY | HQIO_PCI_COMMAND_MASTER), 0);
+	assert_int_equal(sim_guest_enable(&r->g, HQIO_PCI_COMMAND_MEMORY | HQIO_PCI_COMMAND_MASTER),
+			 0);
 	/* The guest sees its Bus Master, the device does not get it. */
 	assert_true(gread(r, HQIO_PCI_COMMAND, 2) & HQIO_PCI_COMMAND_MASTER);
 	assert_false(sim_fn_bus_master(r->f));
@@ -573,7 +596,7 @@ static void test_decode_off_master_aborts(void **state)
 	guest_program_bars(r, 0x900000000ULL);
 	uint64_t x = 0;
 	assert_int_equal(sim_guest_mmio_read(&r->g, 0, SIM_NVME_VS, 4, &x), 0);
-	assert_int_equal(x, 0xffffffffu); /* guest decode off */
+	assert_int_equal(x, 0xffffffffu);      /* guest decode off */
 	assert_true(sim_fn_mem_enabled(r->f)); /* the host's decode stays */
 	rig_free(r);
 }
@@ -733,7 +756,7 @@ static struct sim_fn *build_rich(struct sim_platform *p)
 	sim_add_pm(f, 0x40, false);
 	hqio_cfgb_cap(&f->b, 0x48, HQIO_PCI_CAP_ID_VPD);
 	hqio_cfgb_cap(&f->b, 0x50, HQIO_PCI_CAP_ID_VNDR);
-	hqio_cfgb_w8(&f->b, 0x52, 8);	      /* length */
+	hqio_cfgb_w8(&f->b, 0x52, 8);		/* length */
 	hqio_cfgb_w32(&f->b, 0x54, 0x12345678); /* vendor data */
 	sim_fn_rw(f, 0x54, 4, 0xffffffffu);
 	sim_add_exp(f, 0x60, HQIO_PCI_EXP_TYPE_ENDPOINT, true, 1, 1);
@@ -875,8 +898,10 @@ static void test_devctl_policy(void **state)
 		gwrite(r, dc, 2, want);
 		uint32_t hw = sim_fn_cfg_get(r->f, dc, 2), g = gread(r, dc, 2);
 		/* MPS and Phantom: the fabric's, read-only. */
-		assert_int_equal(hw & HQIO_PCI_EXP_DEVCTL_PAYLOAD, hw0 & HQIO_PCI_EXP_DEVCTL_PAYLOAD);
-		assert_int_equal(g & HQIO_PCI_EXP_DEVCTL_PAYLOAD, hw0 & HQIO_PCI_EXP_DEVCTL_PAYLOAD);
+		assert_int_equal(hw & HQIO_PCI_EXP_DEVCTL_PAYLOAD,
+				 hw0 & HQIO_PCI_EXP_DEVCTL_PAYLOAD);
+		assert_int_equal(g & HQIO_PCI_EXP_DEVCTL_PAYLOAD,
+				 hw0 & HQIO_PCI_EXP_DEVCTL_PAYLOAD);
 		assert_int_equal(hw & HQIO_PCI_EXP_DEVCTL_PHANTOM, 0);
 		/* Relaxed Ordering passes through. */
 		assert_true(hw & HQIO_PCI_EXP_DEVCTL_RELAX_EN);
@@ -910,8 +935,8 @@ static void test_guest_flr_round_trip(void **state)
 	struct rig_opts o = { .irq = true, .plan = true, .allow_bm = true };
 	struct rig *r = rig_new(pick_nvme, &o);
 	guest_program_bars(r, 0x900000000ULL);
-	assert_int_equal(
-		sim_guest_enable(&r->g, HQIO_PCI_COMMAND_MEMORY | HQIO_PCI_COMMAND_MASTER), 0);
+	assert_int_equal(sim_guest_enable(&r->g, HQIO_PCI_COMMAND_MEMORY | HQIO_PCI_COMMAND_MASTER),
+			 0);
 	assert_int_equal(sim_guest_mmio_write(&r->g, 0, SIM_NVME_AQA, 4, 0x001f001f), 0);
 	uint16_t e = gcap(r, HQIO_PCI_CAP_ID_EXP);
 	assert_true(gread(r, e + HQIO_PCI_EXP_DEVCAP, 4) & HQIO_PCI_EXP_DEVCAP_FLR);
@@ -934,14 +959,19 @@ static void test_guest_flr_round_trip(void **state)
 	assert_invariant(r);
 	/* The driver programs it again, as drivers do after a reset. */
 	guest_program_bars(r, 0xa00000000ULL);
-	assert_int_equal(
-		sim_guest_enable(&r->g, HQIO_PCI_COMMAND_MEMORY | HQIO_PCI_COMMAND_MASTER), 0);
+	assert_int_equal(sim_guest_enable(&r->g, HQIO_PCI_COMMAND_MEMORY | HQIO_PCI_COMMAND_MASTER),
+			 0);
 	uint64_t aqa = 1;
 	assert_int_equal(sim_guest_mmio_read(&r->g, 0, SIM_NVME_AQA, 4, &aqa), 0);
 	assert_int_equal(aqa, 0); /* the device really was reset */
+	guest_msix_vec0(r, 0xfee02000u, 0x45);
 	uint64_t hpa = host_dma_buffer(r, 0x200000);
+	unsigned n_msi = r->n_msi;
 	uint32_t st = nvme_dma(r, 0x200000, 16, 0x80);
 	assert_true(st & SIM_NVME_DMA_DONE);
+	/* Interrupts work again after the reset (lib/irq re-armed). */
+	assert_int_equal(r->n_msi, n_msi + 1);
+	assert_true(r->msi_addr == 0xfee02000u && r->msi_data == 0x45);
 	uint8_t b0 = 0;
 	sim_mem_read(r->p, hpa + 3, &b0, 1);
 	assert_int_equal(b0, 0x83);
@@ -1011,7 +1041,7 @@ static void test_guest_d3hot_round_trip(void **state)
 	gwrite(r, pc, 2, 3);
 	assert_int_equal(gread(r, pc, 2) & 3, 3);
 	assert_int_equal(sim_fn_pm_state(r->f), 3); /* the real transition */
-	assert_true(r->n_ev >= 1 && !r->ev[0].on);	    /* decode gone in D3hot */
+	assert_true(r->n_ev >= 1 && !r->ev[0].on);  /* decode gone in D3hot */
 	uint64_t x = 0;
 	assert_int_equal(sim_guest_mmio_read(&r->g, 0, SIM_NIC_STATUS, 4, &x), 0);
 	assert_int_equal(x, 0xffffffffu);
@@ -1077,9 +1107,9 @@ static void test_gpu_config_mirror_virtualized(void **state)
 	assert_int_equal(sim_guest_mmio_write(&r->g, 0, SIM_GPU_CFG_MIRROR + 0x10, 4, 0x12000000),
 			 0);
 	assert_int_equal(gread(r, 0x10, 4) & ~0xfu, 0x12000000);
-	assert_int_equal(sim_guest_mmio_write(&r->g, 0, SIM_GPU_CFG_MIRROR + r->f->msi + 4, 4,
-					      0xdead0000),
-			 0);
+	assert_int_equal(
+		sim_guest_mmio_write(&r->g, 0, SIM_GPU_CFG_MIRROR + r->f->msi + 4, 4, 0xdead0000),
+		0);
 	assert_invariant(r);
 	assert_int_equal(sim_guest_mmio_read(&r->g, 0, SIM_GPU_BOOT_0, 4, &x), 0);
 	/* The guest moved its BAR0; the device (host BARs) still works. */
@@ -1097,8 +1127,7 @@ static uint64_t lcg(uint64_t *s)
 	return *s >> 33;
 }
 
-static void random_writes(struct sim_fn *(*pick)(struct sim_reference *), uint64_t seed,
-			  unsigned n)
+static void random_writes(struct sim_fn *(*pick)(struct sim_reference *), uint64_t seed, unsigned n)
 {
 	struct rig_opts o = { .irq = true, .plan = true };
 	struct rig *r = rig_new(pick, &o);

@@ -46,7 +46,7 @@
 #define CMD_VIRT                                                                                   \
 	(HQIO_PCI_COMMAND_IO | HQIO_PCI_COMMAND_MEMORY | HQIO_PCI_COMMAND_MASTER |                 \
 	 HQIO_PCI_COMMAND_PARITY | HQIO_PCI_COMMAND_SERR | HQIO_PCI_COMMAND_INTX_DISABLE)
-#define ROM_ADDR_BITS 0xfffff800u /* PCI LB 3.0 §6.2.5.2: bits 31:11 */
+#define ROM_ADDR_BITS  0xfffff800u /* PCI LB 3.0 §6.2.5.2: bits 31:11 */
 #define MSI_ADDR_LO_WR 0xfffffffcu /* PCI LB 3.0 §6.8.1.4: bits 1:0 reserved */
 
 /* The state behind v->info (v->info points at .info, the first member). */
@@ -56,9 +56,9 @@ struct vpci_priv {
 	uint8_t vinit[HQIO_PCI_CFG_EXP_SIZE];	  /* virtual image after reset */
 	uint16_t pm, msi, msix, exp, af;	  /* visible capabilities (0: none) */
 	bool exp_v2, msi64, msi_pvm;
-	uint16_t msi_data, msi_mask, msi_pend;	  /* absolute offsets */
+	uint16_t msi_data, msi_mask, msi_pend; /* absolute offsets */
 	uint16_t msix_size;
-	uint32_t devctl_init;			  /* hardware Device Control at init */
+	uint32_t devctl_init; /* hardware Device Control at init */
 	bool bar64[6], bar_io[6];
 	/* What the monitor was last told (bar_changed). */
 	uint64_t rep_addr[7];
@@ -168,8 +168,7 @@ const struct hqio_vpci_field *hqio_vpci_field_at(const struct hqio_vpci *v, uint
 static bool guest_d0(const struct hqio_vpci *v)
 {
 	const struct vpci_priv *p = priv(v);
-	return !p->pm ||
-	       (vget(v, p->pm + HQIO_PCI_PM_CTRL, 2) & HQIO_PCI_PM_CTRL_STATE_MASK) == 0;
+	return !p->pm || (vget(v, p->pm + HQIO_PCI_PM_CTRL, 2) & HQIO_PCI_PM_CTRL_STATE_MASK) == 0;
 }
 
 /* The guest's address and decode state of BAR i (6: ROM). */
@@ -311,8 +310,8 @@ static bool host_restore(struct hqio_vpci *v)
 		hw_wr_if_diff(v, m + (a64 ? HQIO_PCI_MSI_DATA_64 : HQIO_PCI_MSI_DATA_32), 2,
 			      p->s_msi_data);
 		if (p->s_msi_flags & HQIO_PCI_MSI_FLAGS_MASKBIT)
-			hw_wr_if_diff(v, m + (a64 ? HQIO_PCI_MSI_MASK_64 : HQIO_PCI_MSI_MASK_32),
-				      4, p->s_msi_mask);
+			hw_wr_if_diff(v, m + (a64 ? HQIO_PCI_MSI_MASK_64 : HQIO_PCI_MSI_MASK_32), 4,
+				      p->s_msi_mask);
 		hw_wr_if_diff(v, m + HQIO_PCI_MSI_FLAGS, 2, p->s_msi_flags);
 	}
 	if (in->msix.present) {
@@ -327,10 +326,9 @@ static bool host_restore(struct hqio_vpci *v)
 			      p->s_msix_flags | HQIO_PCI_MSIX_FLAGS_MASKALL |
 				      HQIO_PCI_MSIX_FLAGS_ENABLE);
 			for (unsigned k = 0; k < 4u * p->msix_size; k++)
-				v->cfg.ops->bar_write(v->cfg.ops->ctx, v->cfg.host_bdf,
-						      in->msix.table_bir,
-						      in->msix.table_offset + 4ull * k, 4,
-						      p->s_msix_table[k]);
+				v->cfg.ops->bar_write(
+					v->cfg.ops->ctx, v->cfg.host_bdf, in->msix.table_bir,
+					in->msix.table_offset + 4ull * k, 4, p->s_msix_table[k]);
 		}
 		hw_wr(v, x, 2, p->s_msix_flags);
 	}
@@ -540,8 +538,9 @@ int hqio_vpci_read(struct hqio_vpci *v, uint16_t off, unsigned size, uint32_t *v
 	for (unsigned i = 0; i < size && !need_hw; i++) {
 		uint16_t k = p->field_of[off + i];
 		if (k)
-			need_hw = ((v->fields[k - 1].virt >> (8 * (off + i - v->fields[k - 1].off))) &
-				   0xff) != 0xff;
+			need_hw =
+				((v->fields[k - 1].virt >> (8 * (off + i - v->fields[k - 1].off))) &
+				 0xff) != 0xff;
 		else
 			need_hw = !v->hidden[off + i];
 	}
@@ -673,7 +672,7 @@ int hqio_vpci_write(struct hqio_vpci *v, uint16_t off, unsigned size, uint32_t v
 		uint8_t wv = (uint8_t)((f->guest_wr & f->virt) >> sh), cm = (uint8_t)(f->w1c >> sh);
 		uint8_t nb = (uint8_t)(val >> (8 * i)), ov = v->vcfg[b];
 		uint8_t x = (uint8_t)((ov & ~(wv & ~cm)) | (nb & wv & ~cm));
-		x &= (uint8_t)~(nb & wv & cm);
+		x &= (uint8_t) ~(nb & wv & cm);
 		v->vcfg[b] = x;
 	}
 
@@ -713,8 +712,8 @@ static const struct back_door back_doors[] = {
 };
 
 /* Returns true when the access hit a back door (and was emulated). */
-static bool back_door(struct hqio_vpci *v, unsigned bar, uint64_t off, unsigned size,
-		      uint64_t *val, bool write)
+static bool back_door(struct hqio_vpci *v, unsigned bar, uint64_t off, unsigned size, uint64_t *val,
+		      bool write)
 {
 	for (size_t i = 0; i < sizeof(back_doors) / sizeof(back_doors[0]); i++) {
 		const struct back_door *d = &back_doors[i];
@@ -862,8 +861,10 @@ static int size_bars(struct hqio_vpci *v, const uint8_t *img)
 			v->bar_size[i] = ~mask + 1;
 			continue;
 		}
-		uint64_t mask = 0xffffffff00000000ULL | (m & (uint32_t)HQIO_PCI_BASE_ADDRESS_MEM_MASK);
-		if ((orig & HQIO_PCI_BASE_ADDRESS_MEM_TYPE_MASK) == HQIO_PCI_BASE_ADDRESS_MEM_TYPE_64 &&
+		uint64_t mask =
+			0xffffffff00000000ULL | (m & (uint32_t)HQIO_PCI_BASE_ADDRESS_MEM_MASK);
+		if ((orig & HQIO_PCI_BASE_ADDRESS_MEM_TYPE_MASK) ==
+			    HQIO_PCI_BASE_ADDRESS_MEM_TYPE_64 &&
 		    i < 5) {
 			uint16_t hreg = (uint16_t)(reg + 4);
 			uint32_t horig;
@@ -898,22 +899,22 @@ static int header_rows(struct hqio_vpci *v, const uint8_t *img)
 	int rc = 0;
 	/* IDs: the physical ones, or the PF's for a VF (PCIe 5.0 §9.3.4.1.1-2). */
 	if (v->cfg.vf_vendor || v->cfg.vf_device)
-		vset(v, HQIO_PCI_VENDOR_ID, 4,
-		     (uint32_t)v->cfg.vf_device << 16 | v->cfg.vf_vendor);
+		vset(v, HQIO_PCI_VENDOR_ID, 4, (uint32_t)v->cfg.vf_device << 16 | v->cfg.vf_vendor);
 	rc |= add_row(v, HQIO_PCI_VENDOR_ID, 4, ~0u, 0, 0, HQIO_VF_PLAIN);
 	vset(v, HQIO_PCI_COMMAND, 2, 0);
 	rc |= add_row(v, HQIO_PCI_COMMAND, 2, CMD_VIRT, CMD_VIRT, 0, HQIO_VF_COMMAND);
 	vset(v, HQIO_PCI_STATUS, 2, 0);
-	rc |= add_row(v, HQIO_PCI_STATUS, 2,
-		      HQIO_PCI_STATUS_INTERRUPT | HQIO_PCI_STATUS_CAP_LIST, STATUS_ERR_W1C,
-		      STATUS_ERR_W1C, HQIO_VF_PLAIN);
+	rc |= add_row(v, HQIO_PCI_STATUS, 2, HQIO_PCI_STATUS_INTERRUPT | HQIO_PCI_STATUS_CAP_LIST,
+		      STATUS_ERR_W1C, STATUS_ERR_W1C, HQIO_VF_PLAIN);
 	rc |= add_row(v, HQIO_PCI_REVISION_ID, 4, 0, 0, 0, HQIO_VF_PLAIN);
 	vset(v, HQIO_PCI_CACHE_LINE_SIZE, 2, 0);
 	rc |= add_row(v, HQIO_PCI_CACHE_LINE_SIZE, 1, 0xff, 0xff, 0, HQIO_VF_PLAIN);
 	rc |= add_row(v, HQIO_PCI_LATENCY_TIMER, 1, 0xff, 0xff, 0, HQIO_VF_PLAIN);
-	v->vcfg[HQIO_PCI_HEADER_TYPE] = (uint8_t)(img[HQIO_PCI_HEADER_TYPE] & HQIO_PCI_HEADER_TYPE_MASK);
+	v->vcfg[HQIO_PCI_HEADER_TYPE] =
+		(uint8_t)(img[HQIO_PCI_HEADER_TYPE] & HQIO_PCI_HEADER_TYPE_MASK);
 	if (v->cfg.mf == HQIO_VPCI_MF_WHOLE)
-		v->vcfg[HQIO_PCI_HEADER_TYPE] |= img[HQIO_PCI_HEADER_TYPE] & HQIO_PCI_HEADER_TYPE_MFD;
+		v->vcfg[HQIO_PCI_HEADER_TYPE] |=
+			img[HQIO_PCI_HEADER_TYPE] & HQIO_PCI_HEADER_TYPE_MFD;
 	rc |= add_row(v, HQIO_PCI_HEADER_TYPE, 1, 0xff, 0, 0, HQIO_VF_PLAIN);
 	v->vcfg[HQIO_PCI_BIST] = 0; /* not BIST capable (PCI LB 3.0 §6.2.4) */
 	rc |= add_row(v, HQIO_PCI_BIST, 1, 0xff, 0, 0, HQIO_VF_PLAIN);
@@ -923,11 +924,11 @@ static int header_rows(struct hqio_vpci *v, const uint8_t *img)
 		if (v->bar_size[i]) {
 			if (p->bar_io[i]) {
 				flags = v->host_bar[i] & ~(uint32_t)HQIO_PCI_BASE_ADDRESS_IO_MASK;
-				wr = (uint32_t)~(v->bar_size[i] - 1) &
+				wr = (uint32_t) ~(v->bar_size[i] - 1) &
 				     (uint32_t)HQIO_PCI_BASE_ADDRESS_IO_MASK;
 			} else {
 				flags = v->host_bar[i] & ~(uint32_t)HQIO_PCI_BASE_ADDRESS_MEM_MASK;
-				wr = (uint32_t)~(v->bar_size[i] - 1) &
+				wr = (uint32_t) ~(v->bar_size[i] - 1) &
 				     (uint32_t)HQIO_PCI_BASE_ADDRESS_MEM_MASK;
 			}
 		}
@@ -944,7 +945,7 @@ static int header_rows(struct hqio_vpci *v, const uint8_t *img)
 	rc |= add_row(v, HQIO_PCI_SUBSYSTEM_VENDOR_ID, 4, 0, 0, 0, HQIO_VF_PLAIN);
 	vset(v, HQIO_PCI_ROM_ADDRESS, 4, 0);
 	rc |= add_row(v, HQIO_PCI_ROM_ADDRESS, 4, ~0u,
-		      v->bar_size[6] ? ((uint32_t)~(v->bar_size[6] - 1) & ROM_ADDR_BITS) |
+		      v->bar_size[6] ? ((uint32_t) ~(v->bar_size[6] - 1) & ROM_ADDR_BITS) |
 					       HQIO_PCI_ROM_ADDRESS_ENABLE
 				     : 0,
 		      0, HQIO_VF_ROM);
@@ -1027,8 +1028,7 @@ static int msix_rows(struct hqio_vpci *v, uint16_t c)
 	p->msix_size = (uint16_t)((flags & HQIO_PCI_MSIX_FLAGS_QSIZE) + 1);
 	vset(v, c + HQIO_PCI_MSIX_FLAGS, 2, flags & HQIO_PCI_MSIX_FLAGS_QSIZE);
 	int rc = add_row(v, c + HQIO_PCI_MSIX_FLAGS, 2, ~0u,
-			 HQIO_PCI_MSIX_FLAGS_ENABLE | HQIO_PCI_MSIX_FLAGS_MASKALL, 0,
-			 HQIO_VF_MSIX);
+			 HQIO_PCI_MSIX_FLAGS_ENABLE | HQIO_PCI_MSIX_FLAGS_MASKALL, 0, HQIO_VF_MSIX);
 	/* Table and PBA location: the device's (same BAR numbers in the
 	 * guest's view), read-only. */
 	rc |= add_row(v, c + HQIO_PCI_MSIX_TABLE, 4, ~0u, 0, 0, HQIO_VF_PLAIN);
@@ -1227,8 +1227,7 @@ static int read_image(const struct hqio_vpci *v, uint8_t *img, size_t *len)
 	return 0;
 }
 
-int hqio_vpci_init(struct hqio_vpci *v, const struct hqio_vpci_config *cfg,
-		   struct hqio_error *err)
+int hqio_vpci_init(struct hqio_vpci *v, const struct hqio_vpci_config *cfg, struct hqio_error *err)
 {
 	if (!v || !cfg || !cfg->ops || !cfg->ops->cfg_read || !cfg->ops->cfg_write)
 		return hqio_error_set(err, -EINVAL, "vpci: missing configuration or ops");
