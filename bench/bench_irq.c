@@ -136,6 +136,10 @@ static double run_lib(uint64_t ops, struct hqio_irq *irq, struct guest *g)
 	return t;
 }
 
+/* `--op irq_translate --count N` (scripts/bench.sh, callgrind): one run of N. */
+static uint64_t lib_ops = OPS_LIB;
+static int lib_runs = RUNS;
+
 static int bench_lib(double *ns)
 {
 	struct fake fk = { 0 };
@@ -171,12 +175,12 @@ static int bench_lib(double *ns)
 	}
 	guest_program(irq);
 	double t[RUNS];
-	for (int r = 0; r < RUNS; r++) {
+	for (int r = 0; r < lib_runs; r++) {
 		g.msgs = 0;
-		t[r] = run_lib(OPS_LIB, irq, &g);
+		t[r] = run_lib(lib_ops, irq, &g);
 	}
-	qsort(t, RUNS, sizeof(t[0]), cmp);
-	*ns = t[RUNS / 2] * 1e9 / (double)OPS_LIB;
+	qsort(t, (size_t)lib_runs, sizeof(t[0]), cmp);
+	*ns = t[lib_runs / 2] * 1e9 / (double)lib_ops;
 	printf("irq lib: %.1f ns/op (median of %d runs of %llu host MSI-X -> guest; "
 	       "throttled %llu, sum %llu)\n",
 	       *ns, RUNS, (unsigned long long)OPS_LIB,
@@ -247,9 +251,15 @@ static int bench_sim(double *ns)
 	return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	double lib_ns = 0, sim_ns = 0;
+	if (argc == 5 && !strcmp(argv[1], "--op") && !strcmp(argv[2], "irq_translate") &&
+	    !strcmp(argv[3], "--count")) {
+		lib_ops = strtoull(argv[4], NULL, 10);
+		lib_runs = 1;
+		return bench_lib(&lib_ns) ? 1 : 0;
+	}
 	if (bench_lib(&lib_ns) || bench_sim(&sim_ns))
 		return 1;
 	printf("operations: lib %llu x %d runs, sim %llu x %d runs\n", (unsigned long long)OPS_LIB,

@@ -35,4 +35,5 @@ bench_decode decode_conventional_256 2000
 bench_engine event 200000
 bench_vpci vpci_read_mixed 20000
 bench_vpci vpci_write_command 20000
+bench_irq irq_translate 200000
 LIST
