@@ -11,7 +11,9 @@
 #include "reclaim.h"
 #include "sim.h"
 
+#include "hqio/irq.h"
 #include "hqio/reset.h"
+#include "hqio/vpci.h"
 
 #include "hqio/cfgbuild.h"
 #include "hqio/inspect.h"
@@ -468,6 +470,139 @@ out:
 	sim_platform_free(p);
 }
 
+struct demo_guest {
+	uint64_t msi[256];
+	uint64_t wrong;
+};
+
+static void demo_inject(void *arg, uint64_t addr, uint32_t data)
+{
+	struct demo_guest *g = arg;
+	if ((addr & 0xfff00000u) == 0xfee00000u)
+		g->msi[data & 0xff]++;
+	else
+		g->wrong++;
+}
+
+static void demo_intx(void *arg, bool level)
+{
+	(void)arg;
+	(void)level;
+}
+
+static void demo_vpci(void)
+{
+	step(6, "the guest's view: virtual configuration space and interrupt remapping");
+	printf("The guest sees its device exactly as on bare metal at the standard interfaces;\n"
+	       "BARs, MSI/MSI-X, Command, PM and FLR are emulated, device registers pass\n"
+	       "through, and the guest's interrupt programming never reaches hardware.\n\n");
+	struct sim_platform *p = sim_platform_new(3, 16ULL << 20);
+	struct sim_reference ref;
+	struct hqio_host_ops ops, gops;
+	struct hqio_irq *irq = calloc(1, sizeof(*irq));
+	struct hqio_vpci *v = calloc(1, sizeof(*v));
+	struct hqio_pci_info *info = malloc(sizeof(*info));
+	struct demo_guest g = { 0 };
+	uint8_t *img = calloc(1, HQIO_PCI_CFG_EXP_SIZE);
+	if (!p || !irq || !v || !info || !img || sim_build_reference_ex(p, &ref) != 0)
+		goto out;
+	sim_host_ops(p, &ops);
+	struct sim_fn *nv = ref.nvme;
+	struct hqio_bdf hb = sim_fn_bdf(nv), gb = { .bus = 0, .dev = 5, .fn = 0 };
+	for (uint16_t off = 0; off < HQIO_PCI_CFG_EXP_SIZE; off += 4)
+		ops.cfg_read(ops.ctx, hb, off, 4, (uint32_t *)(img + off));
+	hqio_pci_decode(img, HQIO_PCI_CFG_EXP_SIZE, NULL, info, NULL);
+	/* The host assigned BAR0 before handing the device over. */
+	ops.cfg_write(ops.ctx, hb, HQIO_PCI_BASE_ADDRESS_0, 4, 0xfe800004);
+	ops.cfg_write(ops.ctx, hb, HQIO_PCI_BASE_ADDRESS_0 + 4, 4, 0);
+	struct hqio_irq_config ic = {
+		.ops = &ops,
+		.bdf = hb,
+		.guest = { .arg = &g, .inject_msi = demo_inject, .set_intx = demo_intx },
+		.intx_disable_supported = true,
+		.host_page_size = 4096,
+	};
+	hqio_irq_config_from_info(&ic, info);
+	struct hqio_error err = { 0 };
+	if (hqio_irq_init(irq, &ic, &err)) {
+		printf("  irq: %s\n", err.msg);
+		goto out;
+	}
+	struct hqio_vpci_config vc = {
+		.ops = &ops,
+		.host_bdf = hb,
+		.guest_bdf = gb,
+		.irq = irq,
+		.allow_bus_master = true,
+	};
+	if (hqio_vpci_init(v, &vc, &err)) {
+		printf("  vpci: %s\n", err.msg);
+		goto out;
+	}
+	hqio_vpci_guest_ops(v, &gops);
+	char hs[HQIO_BDF_STR_MAX], gs[HQIO_BDF_STR_MAX];
+	printf("  NVMe-like %s is the guest's %s\n", hqio_bdf_format(hb, hs, sizeof(hs)),
+	       hqio_bdf_format(gb, gs, sizeof(gs)));
+	/* The guest sizes and programs BAR0. */
+	uint32_t lo;
+	gops.cfg_write(gops.ctx, gb, 0x10, 4, 0xffffffff);
+	gops.cfg_read(gops.ctx, gb, 0x10, 4, &lo);
+	gops.cfg_write(gops.ctx, gb, 0x10, 4, 0xc0000004);
+	uint32_t glo, hlo;
+	gops.cfg_read(gops.ctx, gb, 0x10, 4, &glo);
+	ops.cfg_read(ops.ctx, hb, 0x10, 4, &hlo);
+	printf("  guest sizes BAR0: reads 0x%08x (16 KiB); programs 0xc0000004 -> guest reads "
+	       "0x%08x, host BAR0 stays 0x%08x\n",
+	       lo, glo, hlo);
+	/* The guest enables memory + Bus Master and MSI-X, programs entry 0 for
+	 * its vector 0x45 and entry 1 with an address inside host memory. */
+	gops.cfg_write(gops.ctx, gb, HQIO_PCI_COMMAND, 2,
+		       HQIO_PCI_COMMAND_MEMORY | HQIO_PCI_COMMAND_MASTER);
+	uint16_t mx = info->msix.offset;
+	gops.cfg_write(gops.ctx, gb, mx + HQIO_PCI_MSIX_FLAGS, 2, HQIO_PCI_MSIX_FLAGS_ENABLE);
+	uint64_t t = info->msix.table_offset;
+	gops.bar_write(gops.ctx, gb, 0, t + 0, 4, 0xfee00000);
+	gops.bar_write(gops.ctx, gb, 0, t + 8, 4, 0x45);
+	gops.bar_write(gops.ctx, gb, 0, t + 12, 4, 0);
+	gops.bar_write(gops.ctx, gb, 0, t + 16, 4, 0x00001000); /* hostile: host memory */
+	gops.bar_write(gops.ctx, gb, 0, t + 24, 4, 0x99);
+	gops.bar_write(gops.ctx, gb, 0, t + 28, 4, 0);
+	uint64_t phys0, phys1;
+	sim_bar_read(p, hb, info->msix.table_bir, t + 0, 4, &phys0);
+	sim_bar_read(p, hb, info->msix.table_bir, t + 16, 4, &phys1);
+	printf("  guest MSI-X entry 1 -> 0x00001000 (host memory): the device's table holds "
+	       "0x%08llx "
+	       "/ 0x%08llx (host vectors)\n",
+	       (unsigned long long)phys0, (unsigned long long)phys1);
+	/* Guest RAM at IOVA = guest-physical 0x100000, then a DMA through the
+	 * device's doorbell, completed by MSI-X vector 0. */
+	uint64_t ram = sim_mem_alloc(p, 1, -1);
+	ops.dma_map(ops.ctx, hb, 0x100000, ram, SIM_PAGE_SIZE, HQIO_DMA_READ | HQIO_DMA_WRITE);
+	gops.bar_write(gops.ctx, gb, 0, SIM_NVME_DMA_ADDR_LO, 4, 0x100000);
+	gops.bar_write(gops.ctx, gb, 0, SIM_NVME_DMA_LEN, 4, 64);
+	gops.bar_write(gops.ctx, gb, 0, SIM_NVME_DMA_PATTERN, 4, 0x30);
+	gops.bar_write(gops.ctx, gb, 0, SIM_NVME_DMA_DOORBELL, 4, 1);
+	sim_run_for(&p->eng, SIM_NS_PER_MS);
+	uint8_t first = 0;
+	sim_mem_read(p, ram, &first, 1);
+	printf("  guest DMA through the IOMMU: guest RAM byte 0 = 0x%02x; completion interrupt: "
+	       "guest vector 0x45 x%llu, misdirected %llu\n",
+	       first, (unsigned long long)g.msi[0x45], (unsigned long long)g.wrong);
+	printf("  vpci: %llu reads, %llu writes, %llu bytes passed through, %llu guest bits "
+	       "filtered; irq: %llu host -> %llu guest\n",
+	       (unsigned long long)v->stats.reads, (unsigned long long)v->stats.writes,
+	       (unsigned long long)v->stats.passed_through, (unsigned long long)v->stats.filtered,
+	       (unsigned long long)irq->stats.host_irqs, (unsigned long long)irq->stats.delivered);
+	hqio_vpci_fini(v);
+	hqio_irq_fini(irq);
+out:
+	free(img);
+	free(info);
+	free(v);
+	free(irq);
+	sim_platform_free(p);
+}
+
 int cmd_demo(int argc, char **argv)
 {
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
@@ -489,6 +624,7 @@ int cmd_demo(int argc, char **argv)
 	demo_reference(&names);
 	demo_sim(&names);
 	demo_reset();
+	demo_vpci();
 	printf("\nMore steps (reset, interrupts, DMA, memory types, holes, audio) arrive as they "
 	       "land.\n");
 	hqio_system_free(&sys);

@@ -24,6 +24,7 @@
 
 #include "hqio/error.h"
 #include "hqio/host_ops.h"
+#include "hqio/pci.h"
 
 #define HQIO_IRQ_MAX_VECTORS 2048
 
@@ -44,41 +45,41 @@ enum hqio_irq_guest_mode {
 };
 
 struct hqio_irq_vector {
-	uint64_t addr;   /* guest message address */
-	uint32_t data;   /* guest message data */
-	bool masked;     /* guest mask (MSI per-vector mask / MSI-X Vector Control) */
-	bool pending;    /* guest-visible pending bit */
+	uint64_t addr; /* guest message address */
+	uint32_t data; /* guest message data */
+	bool masked;   /* guest mask (MSI per-vector mask / MSI-X Vector Control) */
+	bool pending;  /* guest-visible pending bit */
 };
 
 struct hqio_irq_stats {
-	uint64_t host_irqs;        /* host interrupts received */
-	uint64_t delivered;        /* guest interrupts injected */
-	uint64_t coalesced;        /* events merged into a pending bit or a latched line */
-	uint64_t latched;          /* MSIs that arrived while the virtual line was high */
-	uint64_t spurious;         /* guest EOIs / deliveries with no event behind them */
+	uint64_t host_irqs;	   /* host interrupts received */
+	uint64_t delivered;	   /* guest interrupts injected */
+	uint64_t coalesced;	   /* events merged into a pending bit or a latched line */
+	uint64_t latched;	   /* MSIs that arrived while the virtual line was high */
+	uint64_t spurious;	   /* guest EOIs / deliveries with no event behind them */
 	uint64_t storm_throttled;  /* host interrupts held back by the storm guard */
 	uint64_t trapped_accesses; /* guest BAR accesses emulated (MSI-X table/PBA pages) */
-	uint64_t trapped_other;    /* of those, to registers that only share the pages */
+	uint64_t trapped_other;	   /* of those, to registers that only share the pages */
 };
 
 struct hqio_irq_config {
 	const struct hqio_host_ops *ops;
-	struct hqio_bdf bdf;              /* host address of the function */
+	struct hqio_bdf bdf; /* host address of the function */
 	struct hqio_irq_guest guest;
 	/* The device's physical capabilities (offsets 0 = absent), from the
 	 * decoder. */
-	uint16_t msi, msix, pin;          /* pin: Interrupt Pin, 0 none */
-	unsigned msi_vectors;             /* Multiple Message Capable, as a count */
+	uint16_t msi, msix, pin; /* pin: Interrupt Pin, 0 none */
+	unsigned msi_vectors;	 /* Multiple Message Capable, as a count */
 	bool msi_64bit, msi_pvm;
 	unsigned msix_size;
 	uint8_t msix_table_bir, msix_pba_bir;
 	uint32_t msix_table_off, msix_pba_off;
-	bool intx_disable_supported;      /* PCI 2.3 INTx Disable */
+	bool intx_disable_supported; /* PCI 2.3 INTx Disable */
 	/* INTx-only device without INTx Disable: the monitor asserts that no
 	 * other function drives the same host line (it is masked at the
 	 * interrupt controller until the guest's EOI); init refuses otherwise. */
 	bool intx_line_exclusive;
-	uint64_t host_page_size;          /* trap granularity (4096) */
+	uint64_t host_page_size; /* trap granularity (4096) */
 	/* Storm guard: at most storm_max host interrupts per storm_window_ns;
 	 * beyond that the host vector is masked until the window ends. */
 	uint64_t storm_window_ns;
@@ -88,22 +89,26 @@ struct hqio_irq_config {
 struct hqio_irq {
 	struct hqio_irq_config cfg;
 	enum hqio_irq_guest_mode mode;
-	enum hqio_irq_type host_type;     /* host vectors in use */
+	enum hqio_irq_type host_type; /* host vectors in use */
 	unsigned host_count;
-	unsigned guest_count;             /* vectors the guest enabled */
-	bool msix_function_mask;          /* guest's MSI-X Function Mask */
+	unsigned guest_count;	 /* vectors the guest enabled */
+	bool msix_function_mask; /* guest's MSI-X Function Mask */
 	struct hqio_irq_vector vec[HQIO_IRQ_MAX_VECTORS];
 	/* Virtual INTx. */
-	bool intx_disable;                /* guest's Command.INTx Disable */
-	bool line;                        /* virtual line level */
-	bool line_latched;                /* an event arrived while the line was high */
-	bool status;                      /* virtual Status.Interrupt Status */
+	bool intx_disable; /* guest's Command.INTx Disable */
+	bool line;	   /* virtual line level */
+	bool line_latched; /* an event arrived while the line was high */
+	bool status;	   /* virtual Status.Interrupt Status */
 	/* Storm guard. */
 	uint64_t window_start_ns;
 	unsigned window_count;
 	bool throttled;
 	struct hqio_irq_stats stats;
 };
+
+/* Fill the physical-capability fields of c (msi, msix, pin, vector counts,
+ * table/PBA location) from a decoded function. */
+void hqio_irq_config_from_info(struct hqio_irq_config *c, const struct hqio_pci_info *info);
 
 int hqio_irq_init(struct hqio_irq *irq, const struct hqio_irq_config *cfg, struct hqio_error *err);
 void hqio_irq_fini(struct hqio_irq *irq);
@@ -126,7 +131,6 @@ void hqio_irq_guest_eoi(struct hqio_irq *irq);
 void hqio_irq_tick(struct hqio_irq *irq);
 
 /* The host interrupt handler (registered with ops->irq_set). */
-void hqio_irq_host_event(void *arg, struct hqio_bdf bdf, enum hqio_irq_type type,
-			 unsigned vector);
+void hqio_irq_host_event(void *arg, struct hqio_bdf bdf, enum hqio_irq_type type, unsigned vector);
 
 #endif

@@ -672,3 +672,18 @@ void hqio_irq_fini(struct hqio_irq *irq)
 	irq->host_count = 0;
 	irq->throttled = false;
 }
+
+void hqio_irq_config_from_info(struct hqio_irq_config *c, const struct hqio_pci_info *info)
+{
+	c->msi = info->msi.present ? info->msi.offset : 0;
+	c->msi_vectors = info->msi.present ? info->msi.vectors_capable : 0;
+	c->msi_64bit = info->msi.addr64;
+	c->msi_pvm = info->msi.per_vector_mask;
+	c->msix = info->msix.present ? info->msix.offset : 0;
+	c->msix_size = info->msix.present ? info->msix.table_size : 0;
+	c->msix_table_bir = info->msix.table_bir;
+	c->msix_table_off = info->msix.table_offset;
+	c->msix_pba_bir = info->msix.pba_bir;
+	c->msix_pba_off = info->msix.pba_offset;
+	c->pin = info->int_pin;
+}
