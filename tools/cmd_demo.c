@@ -625,8 +625,8 @@ int cmd_demo(int argc, char **argv)
 	demo_sim(&names);
 	demo_reset();
 	demo_vpci();
-	printf("\nMore steps (reset, interrupts, DMA, memory types, holes, audio) arrive as they "
-	       "land.\n");
+	printf("\nMore steps (memory types, driver virtualization holes, the audio experiment, the "
+	       "KVM/VFIO\nmonitor in the QEMU test bed) arrive as they land.\n");
 	hqio_system_free(&sys);
 	hqio_names_free(&names);
 	return rc == 0 ? HQIO_EXIT_OK : HQIO_EXIT_FAIL;
