@@ -673,6 +673,29 @@ static void test_msix_table_trapped(void **state)
 	rig_free(r);
 }
 
+/* Found by fuzz_vpci: with lib/irq absent the MSI-X capability is hidden,
+ * but its table still sits in BAR0; a guest BAR write there must not reach
+ * the device's table (it holds the host's vectors). */
+static void test_no_irq_blocks_msix_table_in_bar(void **state)
+{
+	(void)state;
+	struct rig_opts o = { 0 };
+	struct rig *r = rig_new(pick_nvme, &o);
+	guest_program_bars(r, 0x900000000ULL);
+	assert_int_equal(sim_guest_enable(&r->g, HQIO_PCI_COMMAND_MEMORY), 0);
+	uint8_t before[16];
+	memcpy(before, r->f->irq.msix_table, sizeof(before));
+	for (unsigned i = 0; i < 16; i++)
+		assert_int_equal(sim_guest_mmio_write(&r->g, 0, SIM_NVME_MSIX_TABLE + i, 1, 0x26),
+				 0);
+	uint64_t v = 1;
+	assert_int_equal(sim_guest_mmio_read(&r->g, 0, SIM_NVME_MSIX_TABLE, 4, &v), 0);
+	assert_int_equal(v, 0);
+	assert_memory_equal(r->f->irq.msix_table, before, sizeof(before));
+	assert_invariant(r);
+	rig_free(r);
+}
+
 static void test_no_irq_hides_msi(void **state)
 {
 	(void)state;
@@ -1209,6 +1232,7 @@ int main(void)
 		cmocka_unit_test(test_decode_off_master_aborts),
 		cmocka_unit_test(test_msi_stays_virtual),
 		cmocka_unit_test(test_msix_table_trapped),
+		cmocka_unit_test(test_no_irq_blocks_msix_table_in_bar),
 		cmocka_unit_test(test_no_irq_hides_msi),
 		cmocka_unit_test(test_caps_nvme_sriov_ats_hidden),
 		cmocka_unit_test(test_caps_policy_rich),

@@ -753,6 +753,24 @@ static bool bar_decodes(const struct hqio_vpci *v, unsigned bar)
 	return on;
 }
 
+/* Without lib/irq the MSI-X capability is hidden, but its table and PBA
+ * still sit in a BAR: the guest must not reach them there either (they
+ * hold the host's vectors). Reads return 0, writes are dropped. */
+static bool msix_structures_hidden(struct hqio_vpci *v, unsigned bar, uint64_t off, unsigned size)
+{
+	const struct hqio_pci_msix *x = &v->info->msix;
+	if (v->cfg.irq || !x->present)
+		return false;
+	uint64_t tlen = (uint64_t)x->table_size * HQIO_PCI_MSIX_ENTRY_SIZE;
+	uint64_t plen = ((uint64_t)x->table_size + 63) / 64 * 8;
+	bool in_t =
+		x->table_bir == bar && off < x->table_offset + tlen && x->table_offset < off + size;
+	bool in_p = x->pba_bir == bar && off < x->pba_offset + plen && x->pba_offset < off + size;
+	if (in_t || in_p)
+		v->stats.filtered++;
+	return in_t || in_p;
+}
+
 int hqio_vpci_bar_read(struct hqio_vpci *v, unsigned bar, uint64_t off, unsigned size,
 		       uint64_t *val)
 {
@@ -773,6 +791,10 @@ int hqio_vpci_bar_read(struct hqio_vpci *v, unsigned bar, uint64_t off, unsigned
 		return 0;
 	if (v->cfg.irq && hqio_irq_bar_access(v->cfg.irq, bar, off, size, val, false))
 		return 0;
+	if (msix_structures_hidden(v, bar, off, size)) {
+		*val = 0;
+		return 0;
+	}
 	if (!v->cfg.ops->bar_read)
 		return -EOPNOTSUPP;
 	return v->cfg.ops->bar_read(v->cfg.ops->ctx, v->cfg.host_bdf, bar, off, size, val);
@@ -793,6 +815,8 @@ int hqio_vpci_bar_write(struct hqio_vpci *v, unsigned bar, uint64_t off, unsigne
 	if (back_door(v, bar, off, size, &val, true))
 		return 0;
 	if (v->cfg.irq && hqio_irq_bar_access(v->cfg.irq, bar, off, size, &val, true))
+		return 0;
+	if (msix_structures_hidden(v, bar, off, size))
 		return 0;
 	if (!v->cfg.ops->bar_write)
 		return -EOPNOTSUPP;
