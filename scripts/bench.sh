@@ -36,4 +36,6 @@ bench_engine event 200000
 bench_vpci vpci_read_mixed 20000
 bench_vpci vpci_write_command 20000
 bench_irq irq_translate 200000
+bench_memtype mtrr_lookup 20000
+bench_memtype shadow 20000
 LIST

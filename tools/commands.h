@@ -6,6 +6,7 @@ int cmd_inspect(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_reset(int argc, char **argv);
+int cmd_memtype(int argc, char **argv);
 
 /* Exit codes shared by every subcommand. */
 #define HQIO_EXIT_OK	0

@@ -12,6 +12,7 @@ static const struct {
 	{ "inspect", cmd_inspect, "judge whether PCI devices can be assigned with high quality" },
 	{ "sim", cmd_sim, "the simulated PCIe platform (sim topo, sim reclaim)" },
 	{ "reset", cmd_reset, "plan the reset of a PCI function (reset plan)" },
+	{ "memtype", cmd_memtype, "x86 memory types: MTRR x PAT, shadow/EPT/NPT (memtype --help)" },
 	{ "demo", cmd_demo, "walk through everything hqio does, step by step" },
 };
 
