@@ -12,6 +12,7 @@
 #include "sim.h"
 
 #include "hqio/irq.h"
+#include "hqio/memtype.h"
 #include "hqio/reset.h"
 #include "hqio/vpci.h"
 
@@ -603,6 +604,58 @@ out:
 	sim_platform_free(p);
 }
 
+static void demo_memtype(void)
+{
+	step(7, "memory types: the guest's caching intent must reach the host page tables");
+	printf("A device doing No-Snoop DMA reads memory, not the CPU cache: a descriptor the\n"
+	       "guest maps UC or WC must not end up write-back in the host's mapping. What each\n"
+	       "design gives a guest whose MTRR says WB (host MTRR WB, Linux host PAT):\n\n");
+	printf("  %-6s %-42s %-8s %s\n", "guest", "design", "CPU type",
+	       "device sees the guest's data?");
+	static const enum hqio_memtype intents[] = { HQIO_MT_UC, HQIO_MT_WC };
+	for (size_t i = 0; i < 2; i++) {
+		enum hqio_memtype gp = intents[i];
+		struct hqio_shadow_input si;
+		struct hqio_shadow_result sr;
+		hqio_shadow_input_init(&si);
+		si.guest_pat = gp;
+		si.host_pat = HQIO_PAT_LINUX;
+		if (hqio_shadow_propagate(&si, &sr) == 0)
+			printf("  %-6s %-42s %-8s %s (host PAT entry %u)\n", hqio_memtype_name(gp),
+			       "shadow paging, propagated (2009)",
+			       hqio_memtype_name(sr.host_effective), sr.exact ? "yes" : "no",
+			       sr.pat_index);
+		printf("  %-6s %-42s %-8s %s\n", "", "host maps it WB (no propagation)", "WB",
+		       gp == HQIO_MT_WB ? "yes" : "no: stale");
+		for (int nc = 0; nc < 2; nc++) {
+			struct hqio_ept_input ei;
+			struct hqio_vm_memtype_result er;
+			hqio_ept_input_init(&ei);
+			ei.guest_pat = gp;
+			ei.noncoherent_dma = nc;
+			if (hqio_ept_kvm61(&ei, &er) == 0)
+				printf("  %-6s %-42s %-8s %s\n", "",
+				       nc ? "EPT, KVM 6.1, non-coherent DMA registered"
+					  : "EPT, KVM 6.1, no non-coherent DMA",
+				       hqio_memtype_name(er.device_type),
+				       er.matches_guest_intent ? "yes"
+							       : "no, unless the IOMMU snoops");
+		}
+		struct hqio_npt_input ni;
+		struct hqio_vm_memtype_result nr;
+		hqio_npt_input_init(&ni);
+		ni.guest_pat = gp;
+		if (hqio_npt_kvm61(&ni, &nr) == 0)
+			printf("  %-6s %-42s %-8s %s\n", "", "NPT, KVM 6.1",
+			       hqio_memtype_name(nr.device_type),
+			       nr.matches_guest_intent ? "yes" : "no");
+	}
+	printf("\n  (tests/test_memtype_coherency.c runs the same cases through a write-back "
+	       "cache\n"
+	       "  model and a No-Snoop DMA read; `hqio memtype --help` for the JSON-lines batch "
+	       "mode.)\n");
+}
+
 int cmd_demo(int argc, char **argv)
 {
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
@@ -625,8 +678,9 @@ int cmd_demo(int argc, char **argv)
 	demo_sim(&names);
 	demo_reset();
 	demo_vpci();
-	printf("\nMore steps (memory types, driver virtualization holes, the audio experiment, the "
-	       "KVM/VFIO\nmonitor in the QEMU test bed) arrive as they land.\n");
+	demo_memtype();
+	printf("\nMore steps (driver virtualization holes, the audio experiment, the KVM/VFIO "
+	       "monitor\nin the QEMU test bed) arrive as they land.\n");
 	hqio_system_free(&sys);
 	hqio_names_free(&names);
 	return rc == 0 ? HQIO_EXIT_OK : HQIO_EXIT_FAIL;
