@@ -6,7 +6,9 @@
  * must never read or write out of bounds (ASan/UBSan). abort() when a line
  * produced no output or more than one line.
  */
-#include "jsonl.h"
+#include "memtype_cli.h"
+
+#include <stdint.h>
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,7 +4,9 @@
  * JSON lines out). docs/memtype.md describes the format.
  */
 #include "commands.h"
+#include "json.h"
 #include "jsonl.h"
+#include "memtype_cli.h"
 
 #include "hqio/memtype.h"
 
@@ -175,15 +177,16 @@ static int get_page_size(struct req *r, enum hqio_page_size *out)
 }
 
 /* The output line: started by each op after its inputs were accepted. */
-static void out_begin(struct jsonl_w *w, FILE *out, struct req *r, const char *op)
+static void out_begin(struct json *w, FILE *out, struct req *r, const char *op)
 {
-	jsonl_w_begin(w, out);
+	json_init_line(w, out);
+	json_obj(w, NULL);
 	const struct jsonl_val *id = jsonl_get(r->d, r->o, "id");
 	if (id && id->kind == JSONL_STR)
-		jsonl_w_str(w, "id", id->s);
+		json_str(w, "id", id->s);
 	else if (id && id->kind == JSONL_NUM)
-		jsonl_w_u64(w, "id", id->u);
-	jsonl_w_str(w, "op", op);
+		json_u64(w, "id", id->u);
+	json_str(w, "op", op);
 }
 
 static int op_effective(struct req *r, FILE *out)
@@ -195,21 +198,22 @@ static int op_effective(struct req *r, FILE *out)
 		return -1;
 	if (hqio_memtype_effective(mtrr, pat, &t))
 		return bad(r, "effective: invalid types");
-	struct jsonl_w w;
+	struct json w;
 	out_begin(&w, out, r, "effective");
-	jsonl_w_str(&w, "type", hqio_memtype_name(t));
-	jsonl_w_end(&w);
+	json_str(&w, "type", hqio_memtype_name(t));
+	json_obj_end(&w);
+	json_end(&w);
 	return 0;
 }
 
-static void write_pte(struct jsonl_w *w, const char *key, uint64_t bits, enum hqio_page_size ps)
+static void write_pte(struct json *w, const char *key, uint64_t bits, enum hqio_page_size ps)
 {
-	jsonl_w_obj(w, key);
-	jsonl_w_bool(w, "pat", bits & (ps == HQIO_PAGE_4K ? HQIO_PTE_PAT_4K : HQIO_PTE_PAT_LARGE));
-	jsonl_w_bool(w, "pcd", bits & HQIO_PTE_PCD);
-	jsonl_w_bool(w, "pwt", bits & HQIO_PTE_PWT);
-	jsonl_w_hex(w, "bits", bits);
-	jsonl_w_close(w, '}');
+	json_obj(w, key);
+	json_bool(w, "pat", bits & (ps == HQIO_PAGE_4K ? HQIO_PTE_PAT_4K : HQIO_PTE_PAT_LARGE));
+	json_bool(w, "pcd", bits & HQIO_PTE_PCD);
+	json_bool(w, "pwt", bits & HQIO_PTE_PWT);
+	json_hex(w, "bits", bits, 1);
+	json_obj_end(w);
 }
 
 static int op_shadow(struct req *r, FILE *out)
@@ -227,17 +231,18 @@ static int op_shadow(struct req *r, FILE *out)
 		return -1;
 	if (hqio_shadow_propagate(&in, &res))
 		return bad(r, "shadow: invalid input");
-	struct jsonl_w w;
+	struct json w;
 	out_begin(&w, out, r, "shadow");
-	jsonl_w_str(&w, "guest_effective", hqio_memtype_name(res.guest_effective));
-	jsonl_w_u64(&w, "pat_index", res.pat_index);
-	jsonl_w_str(&w, "host_pat_type", hqio_memtype_name(res.host_pat_type));
+	json_str(&w, "guest_effective", hqio_memtype_name(res.guest_effective));
+	json_u64(&w, "pat_index", res.pat_index);
+	json_str(&w, "host_pat_type", hqio_memtype_name(res.host_pat_type));
 	write_pte(&w, "pte", res.pte_bits, in.page_size);
-	jsonl_w_str(&w, "host_effective", hqio_memtype_name(res.host_effective));
-	jsonl_w_bool(&w, "exact", res.exact);
-	jsonl_w_hex(&w, "host_pat", in.host_pat);
-	jsonl_w_str(&w, "reason", res.reason);
-	jsonl_w_end(&w);
+	json_str(&w, "host_effective", hqio_memtype_name(res.host_effective));
+	json_bool(&w, "exact", res.exact);
+	json_hex(&w, "host_pat", in.host_pat, 1);
+	json_str(&w, "reason", res.reason);
+	json_obj_end(&w);
+	json_end(&w);
 	return 0;
 }
 
@@ -255,12 +260,13 @@ static int op_pat_index(struct req *r, FILE *out)
 	    get_bool(r, "pwt", false, &pwt) || get_pat(r, "pat_msr", HQIO_PAT_POWER_ON, &msr))
 		return -1;
 	unsigned idx = hqio_pat_index(pat, pcd, pwt);
-	struct jsonl_w w;
+	struct json w;
 	out_begin(&w, out, r, "pat_index");
-	jsonl_w_u64(&w, "index", idx);
-	jsonl_w_str(&w, "type", hqio_memtype_name(HQIO_PAT_ENTRY(msr, idx)));
-	jsonl_w_hex(&w, "pat_msr", msr);
-	jsonl_w_end(&w);
+	json_u64(&w, "index", idx);
+	json_str(&w, "type", hqio_memtype_name(HQIO_PAT_ENTRY(msr, idx)));
+	json_hex(&w, "pat_msr", msr, 1);
+	json_obj_end(&w);
+	json_end(&w);
 	return 0;
 }
 
@@ -332,34 +338,35 @@ static int op_mtrr_lookup(struct req *r, FILE *out)
 	if (rc)
 		return bad(r, "mtrr_lookup: the range wraps past 2^64 or an MSR used holds a "
 			      "reserved type");
-	struct jsonl_w w;
+	struct json w;
 	out_begin(&w, out, r, "mtrr_lookup");
-	jsonl_w_str(&w, "type", hqio_memtype_name(lk.type));
-	jsonl_w_bool(&w, "uniform", lk.uniform);
-	jsonl_w_u64(&w, "run_len", lk.run_len);
-	jsonl_w_str(&w, "source", source_name(lk.source));
-	jsonl_w_bool(&w, "undefined_overlap", lk.undefined_overlap);
-	jsonl_w_end(&w);
+	json_str(&w, "type", hqio_memtype_name(lk.type));
+	json_bool(&w, "uniform", lk.uniform);
+	json_u64(&w, "run_len", lk.run_len);
+	json_str(&w, "source", source_name(lk.source));
+	json_bool(&w, "undefined_overlap", lk.undefined_overlap);
+	json_obj_end(&w);
+	json_end(&w);
 	return 0;
 }
 
-static void write_vm_result(struct jsonl_w *w, const struct hqio_vm_memtype_result *res, bool npt)
+static void write_vm_result(struct json *w, const struct hqio_vm_memtype_result *res, bool npt)
 {
-	jsonl_w_str(w, "guest_intended", hqio_memtype_name(res->guest_intended));
-	jsonl_w_str(w, npt ? "nested_pat_type" : "ept_type", hqio_memtype_name(res->ept_type));
+	json_str(w, "guest_intended", hqio_memtype_name(res->guest_intended));
+	json_str(w, npt ? "nested_pat_type" : "ept_type", hqio_memtype_name(res->ept_type));
 	if (!npt)
-		jsonl_w_bool(w, "ipat", res->ipat);
-	jsonl_w_str(w, "type", hqio_memtype_name(res->device_type));
-	jsonl_w_bool(w, "matches_guest_intent", res->matches_guest_intent);
-	jsonl_w_bool(w, "coherent", res->coherent);
-	jsonl_w_str(w, "reason", res->reason);
+		json_bool(w, "ipat", res->ipat);
+	json_str(w, "type", hqio_memtype_name(res->device_type));
+	json_bool(w, "matches_guest_intent", res->matches_guest_intent);
+	json_bool(w, "coherent", res->coherent);
+	json_str(w, "reason", res->reason);
 }
 
 /* ept: the architecture when "ept_type" is given (with "ipat" and
  * "guest_pat"), else KVM 6.1's VMX policy. */
 static int op_ept(struct req *r, FILE *out)
 {
-	struct jsonl_w w;
+	struct json w;
 	if (jsonl_get(r->d, r->o, "ept_type")) {
 		static const char *const keys[] = { "ept_type", "ipat", "guest_pat", NULL };
 		enum hqio_memtype et, gp, t;
@@ -371,8 +378,9 @@ static int op_ept(struct req *r, FILE *out)
 		if (hqio_ept_effective(et, ipat, gp, &t))
 			return bad(r, "ept: invalid types");
 		out_begin(&w, out, r, "ept");
-		jsonl_w_str(&w, "type", hqio_memtype_name(t));
-		jsonl_w_end(&w);
+		json_str(&w, "type", hqio_memtype_name(t));
+		json_obj_end(&w);
+		json_end(&w);
 		return 0;
 	}
 	static const char *const keys[] = { "guest_mtrr", "guest_pat",
@@ -394,7 +402,8 @@ static int op_ept(struct req *r, FILE *out)
 		return bad(r, "ept: invalid input");
 	out_begin(&w, out, r, "ept");
 	write_vm_result(&w, &res, false);
-	jsonl_w_end(&w);
+	json_obj_end(&w);
+	json_end(&w);
 	return 0;
 }
 
@@ -402,7 +411,7 @@ static int op_ept(struct req *r, FILE *out)
  * "host_mtrr"), else KVM 6.1's SVM policy. */
 static int op_npt(struct req *r, FILE *out)
 {
-	struct jsonl_w w;
+	struct json w;
 	if (jsonl_get(r->d, r->o, "nested_pat")) {
 		static const char *const keys[] = { "nested_pat", "guest_pat", "host_mtrr", NULL };
 		enum hqio_memtype np, gp, hm, t;
@@ -413,8 +422,9 @@ static int op_npt(struct req *r, FILE *out)
 		if (hqio_npt_effective(gp, np, hm, &t))
 			return bad(r, "npt: invalid types");
 		out_begin(&w, out, r, "npt");
-		jsonl_w_str(&w, "type", hqio_memtype_name(t));
-		jsonl_w_end(&w);
+		json_str(&w, "type", hqio_memtype_name(t));
+		json_obj_end(&w);
+		json_end(&w);
 		return 0;
 	}
 	static const char *const keys[] = { "guest_mtrr", "guest_pat",	      "host_mtrr",
@@ -443,7 +453,8 @@ static int op_npt(struct req *r, FILE *out)
 		return bad(r, "npt: invalid input");
 	out_begin(&w, out, r, "npt");
 	write_vm_result(&w, &res, true);
-	jsonl_w_end(&w);
+	json_obj_end(&w);
+	json_end(&w);
 	return 0;
 }
 
@@ -492,14 +503,16 @@ int memtype_jsonl_line(const char *line, size_t len, FILE *out)
 	snprintf(r.err, sizeof(r.err), "unknown op '%.40s'", op->s);
 out:
 	if (rc) {
-		struct jsonl_w w;
-		jsonl_w_begin(&w, out);
+		struct json w;
+		json_init_line(&w, out);
+		json_obj(&w, NULL);
 		if (id && id->kind == JSONL_STR)
-			jsonl_w_str(&w, "id", id->s);
+			json_str(&w, "id", id->s);
 		else if (id && id->kind == JSONL_NUM)
-			jsonl_w_u64(&w, "id", id->u);
-		jsonl_w_str(&w, "error", r.err);
-		jsonl_w_end(&w);
+			json_u64(&w, "id", id->u);
+		json_str(&w, "error", r.err);
+		json_obj_end(&w);
+		json_end(&w);
 	}
 	free(d);
 	return rc ? 1 : 0;

@@ -8,9 +8,16 @@ void json_init(struct json *j, FILE *f)
 	j->f = f;
 	j->depth = 0;
 	j->first[0] = true;
+	j->line = false;
 }
 
-static void put_string(FILE *f, const char *s)
+void json_init_line(struct json *j, FILE *f)
+{
+	json_init(j, f);
+	j->line = true;
+}
+
+static void put_string(FILE *f, const char *s, bool ascii)
 {
 	fputc('"', f);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -33,6 +40,8 @@ static void put_string(FILE *f, const char *s)
 		default:
 			if (*p < 0x20 || *p == 0x7f)
 				fprintf(f, "\\u%04x", *p);
+			else if (ascii && *p >= 0x80)
+				fputc('?', f);
 			else
 				fputc(*p, f);
 		}
@@ -45,14 +54,14 @@ static void prefix(struct json *j, const char *key)
 	if (!j->first[j->depth])
 		fputc(',', j->f);
 	j->first[j->depth] = false;
-	if (j->depth > 0) {
+	if (j->depth > 0 && !j->line) {
 		fputc('\n', j->f);
 		for (int i = 0; i < j->depth; i++)
 			fputs("  ", j->f);
 	}
 	if (key) {
-		put_string(j->f, key);
-		fputs(": ", j->f);
+		put_string(j->f, key, j->line);
+		fputs(j->line ? ":" : ": ", j->f);
 	}
 }
 
@@ -70,7 +79,7 @@ static void close_level(struct json *j, char c)
 	bool empty = j->first[j->depth];
 	if (j->depth > 0)
 		j->depth--;
-	if (!empty) {
+	if (!empty && !j->line) {
 		fputc('\n', j->f);
 		for (int i = 0; i < j->depth; i++)
 			fputs("  ", j->f);
@@ -102,7 +111,7 @@ void json_str(struct json *j, const char *key, const char *val)
 {
 	prefix(j, key);
 	if (val)
-		put_string(j->f, val);
+		put_string(j->f, val, j->line);
 	else
 		fputs("null", j->f);
 }

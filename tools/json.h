@@ -12,9 +12,13 @@ struct json {
 	FILE *f;
 	int depth;
 	bool first[JSON_MAX_DEPTH];
+	bool line; /* one compact line (JSON lines); non-ASCII bytes become '?' */
 };
 
 void json_init(struct json *j, FILE *f);
+/* Compact mode for JSON-lines output: no newlines or indentation inside a
+ * document, and only ASCII in strings, so every line is valid UTF-8. */
+void json_init_line(struct json *j, FILE *f);
 /* key is NULL inside arrays and at the top level. */
 void json_obj(struct json *j, const char *key);
 void json_obj_end(struct json *j);

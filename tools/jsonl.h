@@ -84,28 +84,4 @@ const struct jsonl_member *jsonl_member_at(const struct jsonl_doc *d, const stru
  * digits (for MSR values beyond what some JSON tools keep exact). */
 bool jsonl_as_u64(const struct jsonl_val *v, uint64_t *out);
 
-/* A compact one-line JSON object writer. */
-struct jsonl_w {
-	FILE *f;
-	unsigned depth;
-	bool first_at[8];
-};
-
-void jsonl_w_begin(struct jsonl_w *w, FILE *f); /* "{" */
-void jsonl_w_str(struct jsonl_w *w, const char *key, const char *val);
-void jsonl_w_u64(struct jsonl_w *w, const char *key, uint64_t val);
-void jsonl_w_bool(struct jsonl_w *w, const char *key, bool val);
-void jsonl_w_hex(struct jsonl_w *w, const char *key, uint64_t val); /* "0x..." */
-/* Nested object/array (key NULL inside an array); at most 7 levels. */
-void jsonl_w_obj(struct jsonl_w *w, const char *key);
-void jsonl_w_arr(struct jsonl_w *w, const char *key);
-void jsonl_w_close(struct jsonl_w *w, char c); /* '}' or ']' */
-void jsonl_w_end(struct jsonl_w *w);	       /* "}\n" */
-
-/* The memtype batch dispatcher (tools/cmd_memtype.c): one input line in,
- * one output line out (a result object or {"error": ...}). 0 when the line
- * succeeded, 1 when it failed. Used by `hqio memtype --batch` and by
- * fuzz/fuzz_memtype_jsonl.c. */
-int memtype_jsonl_line(const char *line, size_t len, FILE *out);
-
 #endif
