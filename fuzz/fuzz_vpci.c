@@ -137,28 +137,14 @@ static int setup(struct fz *z, uint8_t sel)
 			.ops = &z->ops,
 			.bdf = sim_fn_bdf(f),
 			.guest = { .arg = z, .inject_msi = inject_msi, .set_intx = set_intx },
-			.msi = f->msi,
-			.msix = f->msix,
-			.pin = (uint16_t)sim_fn_cfg_get(f, HQIO_PCI_INTERRUPT_PIN, 1),
 			.intx_disable_supported = true,
 			.host_page_size = 4096,
 		};
-		if (f->msi) {
-			uint32_t fl = sim_fn_cfg_get(f, f->msi + HQIO_PCI_MSI_FLAGS, 2);
-			c.msi_vectors = 1u << ((fl & HQIO_PCI_MSI_FLAGS_QMASK) >> 1);
-			c.msi_64bit = fl & HQIO_PCI_MSI_FLAGS_64BIT;
-			c.msi_pvm = fl & HQIO_PCI_MSI_FLAGS_MASKBIT;
-		}
-		if (f->msix) {
-			uint32_t fl = sim_fn_cfg_get(f, f->msix + HQIO_PCI_MSIX_FLAGS, 2);
-			uint32_t t = sim_fn_cfg_get(f, f->msix + HQIO_PCI_MSIX_TABLE, 4);
-			uint32_t pb = sim_fn_cfg_get(f, f->msix + HQIO_PCI_MSIX_PBA, 4);
-			c.msix_size = (fl & HQIO_PCI_MSIX_FLAGS_QSIZE) + 1;
-			c.msix_table_bir = t & 7;
-			c.msix_table_off = t & ~7u;
-			c.msix_pba_bir = pb & 7;
-			c.msix_pba_off = pb & ~7u;
-		}
+		/* the physical capabilities, from the decoder */
+		struct hqio_pci_info *info = malloc(sizeof(*info));
+		if (info && hqio_pci_decode(f->b.cfg, f->cfg_size, NULL, info, NULL) >= 0)
+			hqio_irq_config_from_info(&c, info);
+		free(info);
 		if (hqio_irq_init(&z->irq, &c, NULL))
 			irq = false;
 	}

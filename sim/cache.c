@@ -280,8 +280,10 @@ bool sim_cache_dirty(const struct sim_cache *c, uint64_t hpa)
 /* ------------------------------------------------------------------ */
 
 /* For every cached line overlapping the device's transfer of len bytes at
- * iova (already done), call the snoop rule: read (the line supplies its
- * bytes, write-back) or write (the line takes the device's bytes). */
+ * iova (already done), apply the snoop rule: read (the line supplies its
+ * bytes, write-back) or write (the line takes the device's bytes); with
+ * neither buffer (a No-Snoop read), count the dirty lines the device did
+ * not see. */
 static void snoop(struct sim_cache *c, struct sim_fn *f, uint64_t iova, uint8_t *rbuf,
 		  const uint8_t *wbuf, uint64_t len)
 {
@@ -298,7 +300,10 @@ static void snoop(struct sim_cache *c, struct sim_fn *f, uint64_t iova, uint8_t 
 			/* The chunk stays inside one 64-byte line of IOVA space,
 			 * and the IOMMU maps whole pages, so also of HPA space. */
 			unsigned off = (unsigned)(hpa & LINE_MASK);
-			if (l) {
+			if (!rbuf && !wbuf) {
+				if (l && l->dirty)
+					c->st.nosnoop_missed++;
+			} else if (l) {
 				c->st.snoop_hits++;
 				if (rbuf && l->dirty) {
 					memcpy(rbuf + done, l->data + off, n);
@@ -312,33 +317,13 @@ static void snoop(struct sim_cache *c, struct sim_fn *f, uint64_t iova, uint8_t 
 	}
 }
 
-/* No-Snoop read: count the dirty lines the device did not see. */
-static void count_missed(struct sim_cache *c, struct sim_fn *f, uint64_t iova, uint64_t len)
-{
-	uint16_t rid = sim_requester_id(f);
-	uint64_t done = 0;
-	while (done < len) {
-		uint64_t cur = iova + done;
-		uint64_t n = SIM_CACHE_LINE - (cur & LINE_MASK);
-		if (n > len - done)
-			n = len - done;
-		uint64_t hpa;
-		if (!sim_iommu_translate(c->p, rid, cur, false, &hpa) && sim_cache_dirty(c, hpa))
-			c->st.nosnoop_missed++;
-		done += n;
-	}
-}
-
 int sim_cache_dma_read(struct sim_cache *c, struct sim_fn *f, uint64_t iova, void *buf,
 		       uint64_t len, bool snooped)
 {
 	int rc = sim_dma_read(f, iova, buf, len);
 	if (rc || !len)
 		return rc;
-	if (snooped)
-		snoop(c, f, iova, buf, NULL, len);
-	else
-		count_missed(c, f, iova, len);
+	snoop(c, f, iova, snooped ? buf : NULL, NULL, len);
 	return 0;
 }
 
