@@ -1,6 +1,8 @@
 /* Scriptable guest driver (see guest.h). */
 #include "guest.h"
 
+#include "devices/devices.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -182,4 +184,82 @@ uint64_t sim_guest_irqs(const struct sim_guest *g)
 	for (unsigned i = 0; i < SIM_GUEST_VECTORS; i++)
 		n += g->irq_count[i];
 	return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Device drivers with virtualization holes                             */
+/* ------------------------------------------------------------------ */
+
+int sim_guest_cfg_read_at(struct sim_guest *g, struct hqio_bdf bdf, uint16_t off, unsigned size,
+			  uint32_t *val)
+{
+	return g->ops->cfg_read(g->ops->ctx, bdf, off, size, val);
+}
+
+int sim_guest_cfg_write_at(struct sim_guest *g, struct hqio_bdf bdf, uint16_t off, unsigned size,
+			   uint32_t val)
+{
+	return g->ops->cfg_write(g->ops->ctx, bdf, off, size, val);
+}
+
+int sim_guest_gpu_mirror_view(struct sim_guest *g, struct sim_guest_gpu_view *out)
+{
+	uint64_t id = 0, cmd = 0, bar0 = 0;
+	int rc = sim_guest_mmio_read(g, 0, SIM_GPU_CFG_MIRROR + HQIO_PCI_VENDOR_ID, 4, &id);
+	if (!rc)
+		rc = sim_guest_mmio_read(g, 0, SIM_GPU_CFG_MIRROR + HQIO_PCI_COMMAND, 2, &cmd);
+	if (!rc)
+		rc = sim_guest_mmio_read(g, 0, SIM_GPU_CFG_MIRROR + HQIO_PCI_BASE_ADDRESS_0, 4,
+					 &bar0);
+	if (rc)
+		return rc;
+	out->vendor = (uint16_t)id;
+	out->device = (uint16_t)(id >> 16);
+	out->command = (uint16_t)cmd;
+	out->bar0 = (uint32_t)bar0;
+	return 0;
+}
+
+int sim_guest_gpu_stolen(struct sim_guest *g, uint32_t *hb_reg, uint32_t *status)
+{
+	struct hqio_bdf hb = { .domain = g->bdf.domain, .bus = 0, .dev = 0, .fn = 0 };
+	uint32_t tolud = 0;
+	uint64_t st = 0;
+	int rc = sim_guest_cfg_read_at(g, hb, SIM_GPU_HB_TOLUD, 2, &tolud);
+	if (rc)
+		return rc;
+	rc = sim_guest_mmio_write(g, 0, SIM_GPU_STOLEN_BASE, 4,
+				  sim_gpu_stolen_base((uint16_t)tolud));
+	if (!rc)
+		rc = sim_guest_mmio_read(g, 0, SIM_GPU_STOLEN_STATUS, 4, &st);
+	if (rc)
+		return rc;
+	*hb_reg = tolud;
+	*status = (uint32_t)st;
+	return 0;
+}
+
+int sim_guest_nic_mac(struct sim_guest *g, enum sim_guest_port_from how, uint8_t mac[6])
+{
+	unsigned port;
+	if (how == SIM_GUEST_PORT_STATUS) {
+		uint64_t status = 0;
+		int rc = sim_guest_mmio_read(g, 0, SIM_NIC_STATUS, 4, &status);
+		if (rc)
+			return rc;
+		port = (unsigned)((status & SIM_NIC_STATUS_FUNC_MASK) >> SIM_NIC_STATUS_FUNC_SHIFT);
+	} else if (how == SIM_GUEST_PORT_DEVFN) {
+		port = g->bdf.fn;
+	} else {
+		return -EINVAL;
+	}
+	uint64_t m = SIM_GUEST_NIC_NVM_MAC + port;
+	for (unsigned i = 0; i < 6; i++)
+		mac[i] = (uint8_t)(m >> (8 * (5 - i)));
+	/* RAL0 holds bytes 0-3, RAH0 bytes 4-5 and Address Valid (bit 31). */
+	uint32_t ral = (uint32_t)mac[0] | (uint32_t)mac[1] << 8 | (uint32_t)mac[2] << 16 |
+		       (uint32_t)mac[3] << 24;
+	uint32_t rah = 0x80000000u | (uint32_t)mac[4] | (uint32_t)mac[5] << 8;
+	int rc = sim_guest_mmio_write(g, 0, SIM_NIC_RAL0, 4, ral);
+	return rc ? rc : sim_guest_mmio_write(g, 0, SIM_NIC_RAH0, 4, rah);
 }

@@ -46,4 +46,39 @@ int sim_guest_mmio_write(struct sim_guest *g, unsigned bar, uint64_t off, unsign
 			 uint64_t val);
 uint64_t sim_guest_irqs(const struct sim_guest *g);
 
+/* ------------------------------------------------------------------ */
+/* Device drivers with virtualization holes (docs/dvh-runtime.md)       */
+/* ------------------------------------------------------------------ */
+
+/* Configuration access to another function (e.g. the host bridge 00:00.0),
+ * as a driver does with pci_get_domain_bus_and_slot(). */
+int sim_guest_cfg_read_at(struct sim_guest *g, struct hqio_bdf bdf, uint16_t off, unsigned size,
+			  uint32_t *val);
+int sim_guest_cfg_write_at(struct sim_guest *g, struct hqio_bdf bdf, uint16_t off, unsigned size,
+			   uint32_t val);
+
+/* What the GPU model's driver learns through its BAR0 configuration
+ * mirror (SIM_GPU_CFG_MIRROR) instead of configuration space. */
+struct sim_guest_gpu_view {
+	uint16_t vendor, device, command;
+	uint32_t bar0; /* BAR0 register: the base the driver believes it has */
+};
+int sim_guest_gpu_mirror_view(struct sim_guest *g, struct sim_guest_gpu_view *out);
+/* The GPU model's stolen-memory setup: read the host bridge's TOLUD-like
+ * register (00:00.0 SIM_GPU_HB_TOLUD), program SIM_GPU_STOLEN_BASE, and
+ * return SIM_GPU_STOLEN_STATUS (1: matches the real platform). */
+int sim_guest_gpu_stolen(struct sim_guest *g, uint32_t *hb_reg, uint32_t *status);
+
+/* The dual-port NIC model's driver: the base MAC of the device's NVM (the
+ * model's: 52:54:00:12:34:50, sim/devices/nic.c), last byte + the port
+ * number, programmed into RAL0/RAH0. The port number comes from the STATUS
+ * LAN ID (e1000e's way, hardware) or from the function number of the
+ * configuration address (tg3's PCI_FUNC(devfn) way). */
+enum sim_guest_port_from {
+	SIM_GUEST_PORT_STATUS,
+	SIM_GUEST_PORT_DEVFN,
+};
+#define SIM_GUEST_NIC_NVM_MAC 0x525400123450ULL
+int sim_guest_nic_mac(struct sim_guest *g, enum sim_guest_port_from how, uint8_t mac[6]);
+
 #endif

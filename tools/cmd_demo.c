@@ -18,6 +18,7 @@
 
 #include "hqio/cfgbuild.h"
 #include "hqio/inspect.h"
+#include "demo_steps.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -679,7 +680,9 @@ int cmd_demo(int argc, char **argv)
 	demo_reset();
 	demo_vpci();
 	demo_memtype();
-	printf("\nMore steps (driver virtualization holes, the audio experiment, the KVM/VFIO "
+	int n = 8;
+	demo_step_dvh_runtime(n++);
+	printf("\nMore steps (the static hole scanner, the audio experiment, the KVM/VFIO "
 	       "monitor\nin the QEMU test bed) arrive as they land.\n");
 	hqio_system_free(&sys);
 	hqio_names_free(&names);

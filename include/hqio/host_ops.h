@@ -36,8 +36,18 @@ enum hqio_platform_reset {
 	HQIO_PLATFORM_RESET_BUS,          /* secondary bus reset of the parent (hot reset) */
 };
 
+/* struct hqio_host_ops.flags */
+/* The platform saves and restores (or virtualizes) configuration space
+ * around its resets, as Linux VFIO does (BARs, Command, PCIe control, MSI-X
+ * control): lib/reset then trusts only canaries the platform leaves alone,
+ * the MSI Message Address/Data written while MSI is disabled (Linux
+ * restores MSI state only when MSI is enabled; the backend must let those
+ * writes reach the device) and the device-register hooks. */
+#define HQIO_HOST_CFG_RESTORED 0x1
+
 struct hqio_host_ops {
 	void *ctx;
+	unsigned flags; /* HQIO_HOST_* */
 
 	/* Configuration space, 1, 2 or 4 bytes, naturally aligned. */
 	int (*cfg_read)(void *ctx, struct hqio_bdf bdf, uint16_t off, unsigned size,

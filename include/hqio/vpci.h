@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hqio/dvh.h"
 #include "hqio/error.h"
 #include "hqio/host_ops.h"
 #include "hqio/irq.h"
@@ -75,6 +76,15 @@ struct hqio_vpci_config {
 	 * it can remap the NSDR pages; NULL when not needed. */
 	void (*bar_changed)(void *arg, unsigned bar, uint64_t guest_addr, bool decode_on);
 	void *bar_arg;
+	/* Back doors (lib/dvh): the quirk table to match the function against
+	 * (NULL: the built-in one); dvh_off leaves back doors open (a negative
+	 * control: the guest then reaches the hardware through them). */
+	const struct hqio_dvh_table *dvh_table;
+	bool dvh_off;
+	/* Told once per quirk, at the first redirected access (lib has no
+	 * I/O); NULL: not logged. */
+	void (*dvh_log)(void *arg, const char *msg);
+	void *dvh_arg;
 };
 
 struct hqio_vpci_stats {
@@ -83,6 +93,15 @@ struct hqio_vpci_stats {
 	uint64_t filtered;         /* guest bits kept from hardware */
 	uint64_t guest_flrs, guest_pm_resets;
 	uint64_t bar_blocked;      /* guest BAR accesses refused during a guest FLR */
+	uint64_t dvh_redirected;   /* back-door accesses emulated (all back doors) */
+};
+
+/* Run-time state of one back door of the matched quirk. */
+struct hqio_vpci_dvh {
+	uint64_t hits;    /* redirected accesses */
+	uint32_t index;   /* INDEX*: the guest's index register */
+	uint32_t latch;   /* INDEX_LATCH: the guest's last data write */
+	bool selected;    /* INDEX*: the index points into the target */
 };
 
 struct hqio_vpci {
@@ -96,6 +115,9 @@ struct hqio_vpci {
 	uint32_t host_bar[7];                 /* host BAR registers saved at init */
 	bool in_flr;                          /* guest BAR access blocked */
 	struct hqio_vpci_stats stats;
+	const struct hqio_dvh_quirk *quirk;   /* matched at init (NULL: none, or dvh_off) */
+	struct hqio_vpci_dvh dvh[HQIO_DVH_MAX_BD];
+	bool dvh_logged;
 };
 
 /* Build the virtual space: decode the function through ops, size its BARs
@@ -117,6 +139,12 @@ int hqio_vpci_bar_read(struct hqio_vpci *v, unsigned bar, uint64_t off, unsigned
 		       uint64_t *val);
 int hqio_vpci_bar_write(struct hqio_vpci *v, unsigned bar, uint64_t off, unsigned size,
 			uint64_t val);
+
+/* The BAR pages the monitor must trap for the function's back doors (the
+ * MSI-X table/PBA pages are lib/irq's). Returns the number of ranges (up
+ * to max written) or -EINVAL; page_size: a power of two. */
+int hqio_vpci_trapped_ranges(const struct hqio_vpci *v, uint64_t page_size,
+			     struct hqio_dvh_range *out, size_t max);
 
 /* The row covering a byte, or NULL when it passes through. */
 const struct hqio_vpci_field *hqio_vpci_field_at(const struct hqio_vpci *v, uint16_t off);

@@ -12,7 +12,8 @@
  *          to clear; then the row's kind handler runs.
  * Bytes outside any row pass through; bytes of hidden capabilities read 0
  * and ignore writes. The row table and the policies are documented in
- * docs/vpci.md.
+ * docs/vpci.md. Guest BAR accesses to a device's back doors (the lib/dvh
+ * quirk matched at init) are redirected here too (docs/dvh-runtime.md).
  *
  * Pure code: every device access, wait and reset goes through cfg.ops
  * (lib/reset for guest FLR, lib/irq for interrupts). The only heap block
@@ -23,6 +24,7 @@
 #include "hqio/vpci.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -362,6 +364,11 @@ static void guest_flr(struct hqio_vpci *v)
 		return; /* not advertised (DevCap/AF FLR read 0): ignored */
 	v->in_flr = true;
 	memcpy(v->vcfg, p->vinit, sizeof(v->vcfg));
+	for (unsigned i = 0; i < HQIO_DVH_MAX_BD; i++) {
+		/* The device's window registers reset too; counts stay. */
+		v->dvh[i].index = v->dvh[i].latch = 0;
+		v->dvh[i].selected = false;
+	}
 	report_bars(v); /* the monitor unmaps: decode is off now */
 	struct hqio_reset_result res;
 	int rc = hqio_reset_execute(v->cfg.ops, v->cfg.plan, NULL, NULL, &res, NULL);
@@ -695,54 +702,194 @@ static int bar_check(const struct hqio_vpci *v, unsigned bar, unsigned size)
 }
 
 /*
- * Back doors: BAR windows through which a device reaches its own
- * configuration space. They are routed to the virtual space (the same
- * rows apply), never to the hardware.
+ * Back doors (the lib/dvh quirk matched at init): BAR windows and
+ * index/data registers through which a device reaches its own
+ * configuration space or MSI-X table. Accesses through them reach the
+ * virtual configuration space (the same rows apply) or lib/irq's virtual
+ * MSI-X table, never the hardware; each one is counted, and the first one
+ * of the quirk is logged.
  */
-struct back_door {
-	uint16_t vendor;
-	uint8_t bar;
-	uint64_t off, len;
-};
+static uint64_t all_ones(unsigned size)
+{
+	return size == 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
+}
 
-static const struct back_door back_doors[] = {
-	/* NVIDIA NV40 and later: configuration space mirror at BAR0 + 0x88000
-	 * (envytools; QEMU hw/vfio/pci-quirks.c traps it the same way). */
-	{ 0x10de, 0, 0x88000, 0x1000 },
-};
+static void dvh_hit(struct hqio_vpci *v, unsigned i)
+{
+	v->dvh[i].hits++;
+	v->stats.dvh_redirected++;
+	if (v->dvh_logged || !v->cfg.dvh_log)
+		return;
+	v->dvh_logged = true;
+	const struct hqio_dvh_backdoor *d = &v->quirk->bd[i];
+	char msg[256];
+	snprintf(msg, sizeof(msg),
+		 "dvh: %04x:%04x (%s): the guest driver used the %s back door in BAR%u at %#x "
+		 "to reach its %s; redirected to the virtual one (logged once)",
+		 v->info->vendor_id, v->info->device_id, v->quirk->name ? v->quirk->name : "?",
+		 hqio_dvh_bd_kind_name(d->kind), d->bar,
+		 d->kind == HQIO_DVH_BD_MIRROR ? d->off : d->data_reg,
+		 hqio_dvh_space_name(d->space));
+	v->cfg.dvh_log(v->cfg.dvh_arg, msg);
+}
+
+/* An access of size bytes at toff of the back door's target space. */
+static void dvh_target(struct hqio_vpci *v, const struct hqio_dvh_backdoor *d, uint64_t toff,
+		       unsigned size, uint64_t *val, bool write)
+{
+	unsigned unit = size == 8 ? 4 : size;
+	if (toff + size > d->len || toff % unit) {
+		if (!write) /* straddling the window or misaligned: dropped */
+			*val = all_ones(size);
+		return;
+	}
+	if (d->space == HQIO_DVH_SPACE_MSIX) {
+		const struct hqio_pci_msix *x = &v->info->msix;
+		uint64_t tlen = (uint64_t)x->table_size * HQIO_PCI_MSIX_ENTRY_SIZE;
+		if (v->cfg.irq && x->present && toff + size <= tlen &&
+		    hqio_irq_bar_access(v->cfg.irq, x->table_bir, x->table_offset + toff, size, val,
+					write))
+			return;
+		if (!write) /* no virtual table behind it: as a hidden table, 0 */
+			*val = 0;
+		return;
+	}
+	uint64_t out = 0;
+	for (unsigned k = 0; k < size / unit; k++) {
+		uint16_t co = (uint16_t)(toff + 4 * k);
+		if (write) {
+			hqio_vpci_write(v, co, unit, (uint32_t)(*val >> (32 * k)));
+		} else {
+			uint32_t x = 0;
+			hqio_vpci_read(v, co, unit, &x);
+			out |= (uint64_t)x << (32 * k);
+		}
+	}
+	if (!write)
+		*val = out;
+}
+
+static bool overlaps(uint64_t off, unsigned size, uint32_t reg)
+{
+	return off < (uint64_t)reg + 4 && reg < off + size;
+}
+
+/* Merge a guest write of size bytes at off into the 32-bit register reg. */
+static uint32_t merge_reg(uint32_t old, uint32_t reg, uint64_t off, unsigned size, uint64_t val)
+{
+	unsigned shift = (unsigned)(off - reg) * 8;
+	uint32_t mask = (uint32_t)(all_ones(size) << shift);
+	return (old & ~mask) | ((uint32_t)(val << shift) & mask);
+}
+
+/* One back door; returns true when the access was emulated. Index
+ * register writes are recorded and still reach the hardware (indexes
+ * outside the target keep working), so they return false. */
+static bool dvh_one(struct hqio_vpci *v, unsigned i, unsigned bar, uint64_t off, unsigned size,
+		    uint64_t *val, bool write)
+{
+	const struct hqio_dvh_backdoor *d = &v->quirk->bd[i];
+	struct hqio_vpci_dvh *st = &v->dvh[i];
+	if (bar != d->bar)
+		return false;
+	if (d->kind == HQIO_DVH_BD_MIRROR) {
+		if (off + size <= d->off || off >= (uint64_t)d->off + d->len)
+			return false;
+		dvh_hit(v, i);
+		if (off < d->off) { /* straddles the window's start */
+			if (!write)
+				*val = all_ones(size);
+			return true;
+		}
+		dvh_target(v, d, off - d->off, size, val, write);
+		return true;
+	}
+	bool in_idx = overlaps(off, size, d->index_reg), in_dat = overlaps(off, size, d->data_reg);
+	if (!in_idx && !in_dat)
+		return false;
+	bool inside = (in_idx && off >= d->index_reg && off + size <= d->index_reg + 4ULL) ||
+		      (in_dat && off >= d->data_reg && off + size <= d->data_reg + 4ULL);
+	if (!inside || (in_idx && in_dat)) {
+		/* Straddles a register of the pair: refused. */
+		dvh_hit(v, i);
+		if (!write)
+			*val = all_ones(size);
+		return true;
+	}
+	if (d->kind == HQIO_DVH_BD_INDEX) {
+		if (in_idx) {
+			if (write) {
+				st->index = merge_reg(st->index, d->index_reg, off, size, *val);
+				st->selected = st->index - d->off < d->len;
+			}
+			return false; /* the hardware holds the same index */
+		}
+		if (!st->selected)
+			return false;
+		dvh_hit(v, i);
+		dvh_target(v, d, st->index - d->off + (off - d->data_reg), size, val, write);
+		return true;
+	}
+	/* INDEX_LATCH: dword accesses only (the driver's, and QEMU's model). */
+	if (size != 4 || off % 4) {
+		if (!st->selected)
+			return false;
+		dvh_hit(v, i);
+		if (!write)
+			*val = all_ones(size);
+		return true;
+	}
+	uint32_t strobe = 0x80000000u; /* bit 31: write strobe / completion */
+	if (in_idx) {
+		if (!write) {
+			if (!st->selected)
+				return false;
+			dvh_hit(v, i);
+			*val = st->index ^ strobe;
+			return true;
+		}
+		st->selected = ((uint32_t)*val & d->sel_mask) == d->off;
+		if (!st->selected)
+			return false;
+		st->index = (uint32_t)*val;
+		if (!(st->index & strobe))
+			return false; /* a read request: harmless for the hardware */
+		dvh_hit(v, i);
+		uint64_t data = st->latch;
+		dvh_target(v, d, st->index & (d->len - 1), 4, &data, true);
+		return true;
+	}
+	if (write) {
+		st->latch = (uint32_t)*val;
+		return false; /* the data register is also the device's for other spaces */
+	}
+	if (!st->selected)
+		return false;
+	dvh_hit(v, i);
+	dvh_target(v, d, st->index & (d->len - 1), 4, val, false);
+	return true;
+}
 
 /* Returns true when the access hit a back door (and was emulated). */
 static bool back_door(struct hqio_vpci *v, unsigned bar, uint64_t off, unsigned size, uint64_t *val,
 		      bool write)
 {
-	for (size_t i = 0; i < sizeof(back_doors) / sizeof(back_doors[0]); i++) {
-		const struct back_door *d = &back_doors[i];
-		if (v->info->vendor_id != d->vendor || bar != d->bar || off + size <= d->off ||
-		    off >= d->off + d->len)
-			continue;
-		uint64_t rel = off - d->off;
-		if (off < d->off || rel + size > d->len || rel % size) {
-			if (!write) /* straddling or misaligned: dropped */
-				*val = size == 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
-			return true;
-		}
-		unsigned n = size == 8 ? 2 : 1, sz = size == 8 ? 4 : size;
-		uint64_t out = 0;
-		for (unsigned k = 0; k < n; k++) {
-			uint16_t co = (uint16_t)(rel + 4 * k);
-			if (write) {
-				hqio_vpci_write(v, co, sz, (uint32_t)(*val >> (32 * k)));
-			} else {
-				uint32_t x = 0;
-				hqio_vpci_read(v, co, sz, &x);
-				out |= (uint64_t)x << (32 * k);
-			}
-		}
-		if (!write)
-			*val = out;
-		return true;
-	}
-	return false;
+	if (!v->quirk)
+		return false;
+	bool done = false;
+	for (unsigned i = 0; i < v->quirk->n_bd && i < HQIO_DVH_MAX_BD && !done; i++)
+		done = dvh_one(v, i, bar, off, size, val, write);
+	return done;
+}
+
+int hqio_vpci_trapped_ranges(const struct hqio_vpci *v, uint64_t page_size,
+			     struct hqio_dvh_range *out, size_t max)
+{
+	if (!v || !v->info)
+		return -EINVAL;
+	if (!v->quirk)
+		return (page_size && !(page_size & (page_size - 1))) ? 0 : -EINVAL;
+	return hqio_dvh_trapped_ranges(v->quirk, v->bar_size, page_size, out, max);
 }
 
 static bool bar_decodes(const struct hqio_vpci *v, unsigned bar)
@@ -1305,6 +1452,9 @@ int hqio_vpci_init(struct hqio_vpci *v, const struct hqio_vpci_config *cfg, stru
 			return hqio_error_set(err, -ENOMEM, "vpci: out of memory");
 		}
 	}
+	if (!cfg->dvh_off)
+		v->quirk = hqio_dvh_match(cfg->dvh_table, p->info.vendor_id, p->info.device_id,
+					  p->info.class_code);
 	memcpy(p->vinit, v->vcfg, sizeof(p->vinit));
 	return 0;
 }

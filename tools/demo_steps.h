@@ -1,0 +1,7 @@
+/* Steps of `hqio demo` that live in their own files (tools/demo_*.c). */
+#ifndef HQIO_TOOLS_DEMO_STEPS_H
+#define HQIO_TOOLS_DEMO_STEPS_H
+
+void demo_step_dvh_runtime(int n);
+
+#endif
