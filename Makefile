@@ -7,7 +7,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX     ?= /usr/local
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build demo test unit san fuzz bench install clean
+.PHONY: all deps build demo test unit san fuzz bench install clean testbed
 
 all: build
 
@@ -24,6 +24,10 @@ demo: build
 # The whole test suite: unit tests, then the sanitizer build, then the fuzzers.
 test: deps
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) scripts/test.sh
+
+# The QEMU test bed (docs/testbed.md); HQIO_SKIP_TESTBED=1 skips it, saying so.
+testbed: deps
+	@JOBS=$(JOBS) bash testbed/run.sh
 
 bench: build
 	@BUILD=$(BUILD) scripts/bench.sh

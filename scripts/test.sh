@@ -69,5 +69,15 @@ for t in fuzz_decode fuzz_lspci fuzz_vpci fuzz_memtype_jsonl; do
 	grep -E "Done [0-9]+ runs" "build-fuzz/$t.log" | tail -n 1
 	passed=$((passed + 1))
 done
+stage "test bed (QEMU VM, docs/testbed.md)"
+python3 testbed/selftest.py >/dev/null || { python3 testbed/selftest.py; echo "FAIL: testbed/selftest.py"; exit 1; }
+passed=$((passed + 1))
+tb_log=$(mktemp)
+if JOBS="$JOBS" bash testbed/run.sh 2>&1 | tee "$tb_log"; then tb_rc=0; else tb_rc=$?; fi
+n=$(sed -n 's/^testbed: \([0-9]*\) passed,.*/\1/p' "$tb_log" | tail -n 1)
+rm -f "$tb_log"
+[ "$tb_rc" -eq 0 ] || { echo "FAIL: test bed (exit $tb_rc, see above)"; exit 1; }
+passed=$((passed + ${n:-0}))
+
 stage "all stages passed"
 echo "hqio: $passed passed, 0 failed"

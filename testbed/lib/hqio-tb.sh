@@ -1,0 +1,34 @@
+# Helpers for test-bed groups (installed in the VM as /lib/hqio-tb.sh).
+# A group may `. /lib/hqio-tb.sh`; it only has to print the lines of the
+# contract in docs/testbed.md, these functions just spell them correctly.
+
+# tb_pass GROUP/CHECK DETAIL...   one PASS line
+tb_pass() { _c=$1; shift; echo "HQIO-TB PASS $_c: $*"; }
+# tb_fail GROUP/CHECK DETAIL...   one FAIL line
+tb_fail() { _c=$1; shift; echo "HQIO-TB FAIL $_c: $*"; }
+# tb_skip GROUP/CHECK REASON...   one SKIP line
+tb_skip() { _c=$1; shift; echo "HQIO-TB SKIP $_c: $*"; }
+# tb_check GROUP/CHECK DETAIL -- CMD...   PASS if CMD exits 0, else FAIL
+# (the FAIL detail adds CMD's exit code and the last line it printed)
+tb_check() {
+	_c=$1 _d=$2
+	shift 2
+	[ "$1" = "--" ] && shift
+	if _o=$("$@" 2>&1); then
+		tb_pass "$_c" "$_d"
+	else
+		_r=$?
+		tb_fail "$_c" "$_d: '$*' exited $_r: $(printf '%s\n' "$_o" | tail -n 1)"
+	fi
+}
+# tb_end GROUP   last line of a group
+tb_end() { echo "HQIO-TB END $1"; }
+# tb_data GROUP/NAME FILE   copy FILE to the host: gzip + base64 between
+# DATA-BEGIN/DATA-END lines; the host unpacks it to
+# <run dir>/data/GROUP/NAME for testbed/post/GROUP.py (gzip's CRC catches a
+# damaged transfer).
+tb_data() {
+	echo "HQIO-TB DATA-BEGIN $1"
+	gzip -c "$2" | base64 | sed 's/^/HQIO-TB-D /'
+	echo "HQIO-TB DATA-END $1"
+}
