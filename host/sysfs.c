@@ -221,3 +221,340 @@ int hqio_sysfs_read(const char *dir, const struct hqio_bdf *only, size_t n_only,
 	closedir(d);
 	return rc;
 }
+
+/* ------------------------------------------------------------------ */
+/* Binding, IOMMU groups, reset_method, SR-IOV, raw config             */
+/* ------------------------------------------------------------------ */
+
+#define VFIO_PCI_DRIVER "vfio-pci"
+
+static const char *root_of(const char *sys)
+{
+	return sys ? sys : HQIO_SYSFS_ROOT;
+}
+
+static void dev_path(const char *sys, struct hqio_bdf bdf, const char *attr, char *out, size_t len)
+{
+	char b[HQIO_BDF_STR_MAX];
+	hqio_bdf_format(bdf, b, sizeof(b));
+	snprintf(out, len, "%s/bus/pci/devices/%s%s%s", root_of(sys), b, attr ? "/" : "",
+		 attr ? attr : "");
+}
+
+/* Write a whole string to a sysfs attribute; 0 or -errno. */
+static int write_attr(const char *path, const char *s)
+{
+	/* O_TRUNC means nothing to sysfs; it keeps fabricated trees honest. */
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t len = strlen(s);
+	ssize_t w = write(fd, s, len);
+	int rc = w < 0 ? -errno : (size_t)w == len ? 0 : -EIO;
+	if (close(fd) != 0 && rc == 0)
+		rc = -errno;
+	return rc;
+}
+
+static const char *why_errno(int rc)
+{
+	return rc == -EACCES || rc == -EPERM ? "permission denied (run as root)" : strerror(-rc);
+}
+
+int hqio_sysfs_driver(const char *sys, struct hqio_bdf bdf, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	dev_path(sys, bdf, NULL, path, sizeof(path));
+	if (access(path, F_OK) != 0)
+		return -ENOENT;
+	buf[0] = '\0';
+	int rc = link_base(path, "driver", buf, len);
+	return rc == -ENOENT ? 0 : rc;
+}
+
+int hqio_sysfs_iommu_group(const char *sys, struct hqio_bdf bdf, int *group, struct hqio_error *err)
+{
+	char path[PATH_MAX], buf[64], b[HQIO_BDF_STR_MAX];
+	hqio_bdf_format(bdf, b, sizeof(b));
+	dev_path(sys, bdf, NULL, path, sizeof(path));
+	if (access(path, F_OK) != 0)
+		return hqio_error_set(err, -ENOENT, "no PCI device %s", b);
+	if (link_base(path, "iommu_group", buf, sizeof(buf)) != 0) {
+		char groups[PATH_MAX];
+		snprintf(groups, sizeof(groups), "%s/kernel/iommu_groups", root_of(sys));
+		DIR *d = opendir(groups);
+		bool any = false;
+		struct dirent *de;
+		while (d && (de = readdir(d)) != NULL)
+			any = any || de->d_name[0] != '.';
+		if (d)
+			closedir(d);
+		if (!any)
+			return hqio_error_set(err, -ENODEV,
+					      "the IOMMU is off: %s has no entries (enable VT-d/"
+					      "AMD-Vi in the firmware and boot with intel_iommu=on "
+					      "or amd_iommu=on)",
+					      groups);
+		return hqio_error_set(err, -ENODEV,
+				      "%s is in no IOMMU group: the IOMMU does not translate "
+				      "its DMA, it cannot be assigned",
+				      b);
+	}
+	char *end;
+	long g = strtol(buf, &end, 10);
+	if (*end != '\0' || g < 0 || g > INT_MAX)
+		return hqio_error_set(err, -EINVAL, "%s: odd iommu_group link '%s'", b, buf);
+	*group = (int)g;
+	return 0;
+}
+
+int hqio_sysfs_group_members(const char *sys, int group, struct hqio_bdf *out, size_t max,
+			     size_t *n, struct hqio_error *err)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/kernel/iommu_groups/%d/devices", root_of(sys), group);
+	DIR *d = opendir(path);
+	if (!d)
+		return hqio_error_set(err, -errno, "%s: %s", path, strerror(errno));
+	struct dirent *de;
+	*n = 0;
+	while ((de = readdir(d)) != NULL) {
+		struct hqio_bdf b;
+		if (de->d_name[0] == '.' || hqio_bdf_parse(de->d_name, &b) != 0)
+			continue;
+		if (*n < max)
+			out[*n] = b;
+		(*n)++;
+	}
+	closedir(d);
+	if (*n > max)
+		*n = max;
+	return 0;
+}
+
+static void read_override(const char *sys, struct hqio_bdf bdf, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	dev_path(sys, bdf, "driver_override", path, sizeof(path));
+	if (hqio_read_file(path, buf, len) < 0)
+		buf[0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (!strcmp(buf, "(null)"))
+		buf[0] = '\0';
+}
+
+static int unbind(const char *sys, struct hqio_bdf bdf, const char *drv, struct hqio_error *err)
+{
+	char path[PATH_MAX], b[HQIO_BDF_STR_MAX];
+	hqio_bdf_format(bdf, b, sizeof(b));
+	dev_path(sys, bdf, "driver/unbind", path, sizeof(path));
+	int rc = write_attr(path, b);
+	if (rc)
+		return hqio_error_set(err, rc, "cannot unbind %s from %s: %s", b, drv,
+				      why_errno(rc));
+	return 0;
+}
+
+int hqio_sysfs_bind_vfio(const char *sys, struct hqio_bdf bdf, struct hqio_sysfs_binding *b,
+			 struct hqio_error *err)
+{
+	char path[PATH_MAX], name[HQIO_BDF_STR_MAX], now[64];
+	hqio_bdf_format(bdf, name, sizeof(name));
+	memset(b, 0, sizeof(*b));
+	b->bdf = bdf;
+	int rc = hqio_sysfs_driver(sys, bdf, b->driver, sizeof(b->driver));
+	if (rc)
+		return hqio_error_set(err, rc, "no PCI device %s", name);
+	read_override(sys, bdf, b->override, sizeof(b->override));
+	if (!strcmp(b->driver, VFIO_PCI_DRIVER))
+		return 0;
+	snprintf(path, sizeof(path), "%s/bus/pci/drivers/%s", root_of(sys), VFIO_PCI_DRIVER);
+	if (access(path, F_OK) != 0)
+		return hqio_error_set(err, -ENODEV,
+				      "the vfio-pci driver is not loaded (no %s): load the vfio, "
+				      "vfio_iommu_type1 and vfio-pci modules",
+				      path);
+	dev_path(sys, bdf, "driver_override", path, sizeof(path));
+	if ((rc = write_attr(path, VFIO_PCI_DRIVER)))
+		return hqio_error_set(err, rc, "cannot set %s driver_override: %s", name,
+				      why_errno(rc));
+	if (b->driver[0] && (rc = unbind(sys, bdf, b->driver, err)))
+		return rc;
+	snprintf(path, sizeof(path), "%s/bus/pci/drivers_probe", root_of(sys));
+	rc = write_attr(path, name);
+	if (hqio_sysfs_driver(sys, bdf, now, sizeof(now)) == 0 && !strcmp(now, VFIO_PCI_DRIVER))
+		return 0;
+	return hqio_error_set(err, rc ? rc : -EIO,
+			      "%s did not bind to vfio-pci (drivers_probe: %s; driver now '%s')",
+			      name, rc ? why_errno(rc) : "ok", now);
+}
+
+int hqio_sysfs_release(const char *sys, const struct hqio_sysfs_binding *b, struct hqio_error *err)
+{
+	char path[PATH_MAX], name[HQIO_BDF_STR_MAX], now[64];
+	hqio_bdf_format(b->bdf, name, sizeof(name));
+	int rc = hqio_sysfs_driver(sys, b->bdf, now, sizeof(now));
+	if (rc)
+		return hqio_error_set(err, rc, "no PCI device %s", name);
+	if (!strcmp(b->driver, VFIO_PCI_DRIVER))
+		return 0; /* it was on vfio-pci before: nothing to undo */
+	if (!strcmp(now, VFIO_PCI_DRIVER) && (rc = unbind(sys, b->bdf, now, err)))
+		return rc;
+	dev_path(sys, b->bdf, "driver_override", path, sizeof(path));
+	/* A newline alone clears the override (drivers/pci/pci-sysfs.c). */
+	if ((rc = write_attr(path, b->override[0] ? b->override : "\n")))
+		return hqio_error_set(err, rc, "cannot restore %s driver_override: %s", name,
+				      why_errno(rc));
+	if (!b->driver[0])
+		return 0;
+	snprintf(path, sizeof(path), "%s/bus/pci/drivers/%s/bind", root_of(sys), b->driver);
+	if ((rc = write_attr(path, name)))
+		return hqio_error_set(err, rc, "cannot bind %s back to %s: %s", name, b->driver,
+				      why_errno(rc));
+	return 0;
+}
+
+int hqio_sysfs_binding_save(const char *path, const struct hqio_sysfs_binding *b,
+			    struct hqio_error *err)
+{
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return hqio_error_set(err, -errno, "%s: %s", path, strerror(errno));
+	fprintf(f, "%s\n%s\n", b->driver, b->override);
+	if (fclose(f) != 0)
+		return hqio_error_set(err, -errno, "%s: %s", path, strerror(errno));
+	return 0;
+}
+
+int hqio_sysfs_binding_load(const char *path, struct hqio_sysfs_binding *b, struct hqio_error *err)
+{
+	char buf[160];
+	long r = hqio_read_file(path, buf, sizeof(buf));
+	if (r < 0)
+		return hqio_error_set(err, (int)r, "%s: %s", path, strerror((int)-r));
+	char *nl = strchr(buf, '\n');
+	if (!nl)
+		return hqio_error_set(err, -EINVAL, "%s: not a binding record", path);
+	*nl = '\0';
+	char *ov = nl + 1;
+	ov[strcspn(ov, "\n")] = '\0';
+	snprintf(b->driver, sizeof(b->driver), "%s", buf);
+	snprintf(b->override, sizeof(b->override), "%s", ov);
+	return 0;
+}
+
+int hqio_sysfs_reset_method_get(const char *sys, struct hqio_bdf bdf, char *buf, size_t len,
+				struct hqio_error *err)
+{
+	char path[PATH_MAX], name[HQIO_BDF_STR_MAX];
+	hqio_bdf_format(bdf, name, sizeof(name));
+	dev_path(sys, bdf, "reset_method", path, sizeof(path));
+	long r = hqio_read_file(path, buf, len);
+	if (r == -ENOENT) {
+		buf[0] = '\0'; /* hidden: Linux has no reset method for it */
+		return 0;
+	}
+	if (r < 0)
+		return hqio_error_set(err, (int)r, "%s: %s", path, why_errno((int)r));
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+int hqio_sysfs_reset_method_set(const char *sys, struct hqio_bdf bdf, const char *methods,
+				struct hqio_error *err)
+{
+	char path[PATH_MAX], name[HQIO_BDF_STR_MAX], have[128];
+	hqio_bdf_format(bdf, name, sizeof(name));
+	dev_path(sys, bdf, "reset_method", path, sizeof(path));
+	int rc = write_attr(path, methods);
+	if (rc == 0)
+		return 0;
+	if (rc == -ENOENT)
+		return hqio_error_set(err, -EOPNOTSUPP,
+				      "method not supported: Linux has no reset method for %s "
+				      "(no reset_method attribute)",
+				      name);
+	if (rc == -EINVAL) {
+		if (hqio_sysfs_reset_method_get(sys, bdf, have, sizeof(have), NULL) != 0)
+			have[0] = '\0';
+		return hqio_error_set(err, -EOPNOTSUPP,
+				      "method not supported: Linux cannot reset %s by '%s' "
+				      "(it offers: %s)",
+				      name, methods, have[0] ? have : "none");
+	}
+	return hqio_error_set(err, rc, "%s: %s", path, why_errno(rc));
+}
+
+int hqio_sysfs_sriov_numvfs(const char *sys, struct hqio_bdf bdf, unsigned *n,
+			    struct hqio_error *err)
+{
+	char path[PATH_MAX], buf[32];
+	dev_path(sys, bdf, "sriov_numvfs", path, sizeof(path));
+	long r = hqio_read_file(path, buf, sizeof(buf));
+	if (r < 0)
+		return hqio_error_set(err, (int)r, "%s: %s", path,
+				      r == -ENOENT ? "not an SR-IOV physical function"
+						   : why_errno((int)r));
+	char *end;
+	unsigned long v = strtoul(buf, &end, 10);
+	if (end == buf || v > 0xffff)
+		return hqio_error_set(err, -EINVAL, "%s: odd value '%s'", path, buf);
+	*n = (unsigned)v;
+	return 0;
+}
+
+int hqio_sysfs_sriov_set_numvfs(const char *sys, struct hqio_bdf bdf, unsigned n,
+				struct hqio_error *err)
+{
+	char path[PATH_MAX], v[16];
+	dev_path(sys, bdf, "sriov_numvfs", path, sizeof(path));
+	snprintf(v, sizeof(v), "%u", n);
+	int rc = write_attr(path, v);
+	if (rc)
+		return hqio_error_set(err, rc, "%s <- %u: %s%s", path, n, why_errno(rc),
+				      rc == -ENOENT  ? " (not an SR-IOV physical function)"
+				      : rc == -EBUSY ? " (VFs already enabled: write 0 first)"
+						     : "");
+	return 0;
+}
+
+static int config_rw(const char *sys, struct hqio_bdf bdf, uint16_t off, unsigned size,
+		     uint32_t *val, bool write)
+{
+	char path[PATH_MAX];
+	uint8_t b[4];
+	if ((size != 1 && size != 2 && size != 4) || off % size)
+		return -EINVAL;
+	dev_path(sys, bdf, "config", path, sizeof(path));
+	int fd = open(path, (write ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t r;
+	if (write) {
+		for (unsigned i = 0; i < size; i++)
+			b[i] = (uint8_t)(*val >> (8 * i));
+		r = pwrite(fd, b, size, off);
+	} else {
+		r = pread(fd, b, size, off);
+	}
+	int rc = r < 0 ? -errno : (size_t)r == size ? 0 : -EIO;
+	close(fd);
+	if (rc == 0 && !write) {
+		*val = 0;
+		for (unsigned i = 0; i < size; i++)
+			*val |= (uint32_t)b[i] << (8 * i);
+	}
+	return rc;
+}
+
+int hqio_sysfs_config_read(const char *sys, struct hqio_bdf bdf, uint16_t off, unsigned size,
+			   uint32_t *val)
+{
+	return config_rw(sys, bdf, off, size, val, false);
+}
+
+int hqio_sysfs_config_write(const char *sys, struct hqio_bdf bdf, uint16_t off, unsigned size,
+			    uint32_t val)
+{
+	return config_rw(sys, bdf, off, size, &val, true);
+}

@@ -110,8 +110,11 @@ def main():
         check(gpu["methods"] == ["bus"], "gpu: bus only")
     if edu:
         check("root bus" in reason(edu, "bus"), "edu: no bus reset on the root bus")
-        check(edu["quiesce"] == {"idle": "wait", "wait_ns": 100000000},
-              "edu: 100 ms wait from the quirk, got %s" % edu["quiesce"])
+        q = edu["quiesce"]
+        check(q.get("idle") == "register" and q.get("bar") == 0 and
+              int(str(q.get("offset")), 0) == 0x98 and int(str(q.get("mask")), 0) == 1 and
+              int(str(q.get("value")), 0) == 0 and q.get("wait_ns") == 100000000,
+              "edu: DMA busy bit (BAR0 0x98 bit 0) from the quirk, 100 ms worst case, got %s" % q)
         check(edu["quirk"] and "tp_untrusted" in edu["quirk"]["flags"], "edu: quirk")
 
     # The conventional pair: sibling of the same owner / of another owner.

@@ -144,7 +144,11 @@ static void test_quirk_builtin(void **state)
 	const struct hqio_reset_quirk *q = hqio_reset_quirk_find(NULL, 0, 0x1234, 0x11e8);
 	assert_non_null(q);
 	assert_true(q->flags & HQIO_QUIRK_TP_UNTRUSTED);
-	assert_int_equal(q->idle, HQIO_IDLE_WAIT);
+	assert_int_equal(q->idle, HQIO_IDLE_REGISTER);
+	assert_int_equal(q->idle_bar, 0);
+	assert_int_equal(q->idle_off, 0x98);
+	assert_int_equal(q->idle_mask, 0x1);
+	assert_int_equal(q->idle_value, 0);
 	assert_int_equal(q->idle_wait_ns, 100 * MS);
 	assert_non_null(q->why);
 	assert_contains(q->why, "edu");
@@ -335,9 +339,10 @@ static void test_edu_root_bus_and_wait_idle_from_quirk(void **state)
 	assert_contains(pl.eval[HQIO_RM_AF_FLR].reason, "without TP");
 	assert_contains(pl.eval[HQIO_RM_FLR].reason, "no PCI Express");
 	/* AF without TP: no Transactions Pending anywhere; the quirk knows the
-	 * 100 ms DMA timer. */
+	 * DMA busy bit. */
 	assert_ptr_equal(pl.quirk, hqio_reset_quirk_find(NULL, 0, 0x1234, 0x11e8));
-	assert_int_equal(pl.idle, HQIO_IDLE_WAIT);
+	assert_int_equal(pl.idle, HQIO_IDLE_REGISTER);
+	assert_int_equal(pl.idle_off, 0x98);
 	assert_int_equal(pl.idle_wait_ns, 100 * MS);
 	assert_int_equal(pl.msi, 0x40);
 	assert_int_equal(pl.pm, 0x50);

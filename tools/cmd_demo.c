@@ -682,8 +682,9 @@ int cmd_demo(int argc, char **argv)
 	demo_memtype();
 	int n = 8;
 	demo_step_dvh_runtime(n++);
+	demo_step_vfio(n++);
 	printf("\nMore steps (the static hole scanner, the audio experiment, the KVM/VFIO "
-	       "monitor\nin the QEMU test bed) arrive as they land.\n");
+	       "monitor) arrive as they land.\n");
 	hqio_system_free(&sys);
 	hqio_names_free(&names);
 	return rc == 0 ? HQIO_EXIT_OK : HQIO_EXIT_FAIL;

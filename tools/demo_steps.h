@@ -3,5 +3,6 @@
 #define HQIO_TOOLS_DEMO_STEPS_H
 
 void demo_step_dvh_runtime(int n);
+void demo_step_vfio(int n);
 
 #endif

@@ -14,6 +14,7 @@ static const struct {
 	{ "reset", cmd_reset, "plan the reset of a PCI function (reset plan)" },
 	{ "memtype", cmd_memtype, "x86 memory types: MTRR x PAT, shadow/EPT/NPT (memtype --help)" },
 	{ "dvh", cmd_dvh, "run-time hole closing: quirk table, MAC collision check (dvh --help)" },
+	{ "vfio", cmd_vfio, "assign PCI functions through Linux VFIO (vfio --help)" },
 	{ "demo", cmd_demo, "walk through everything hqio does, step by step" },
 };
 

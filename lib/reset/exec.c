@@ -72,8 +72,10 @@
  *     hot reset) save and restore the header, PCIe, MSI and MSI-X state
  *     around the reset: there the configuration canaries prove nothing (or
  *     survive by restoration) and only the device-internal canaries of
- *     hooks->canary_write/check are meaningful. hqio_reset_opts has no
- *     switch for this yet (see the report to the header's owner).
+ *     hooks->canary_write/check are meaningful, plus the MSI
+ *     address/data when the backend lets them reach the device: such a
+ *     backend sets HQIO_HOST_CFG_RESTORED (hqio/host_ops.h) and only those
+ *     count.
  *   - A bus reset hits every function below the parent (plan->affected):
  *     their Bus Master is cleared before it, their header and PCIe/MSI/
  *     MSI-X control state is saved and restored after it (bridges first,
@@ -725,6 +727,17 @@ static void arm(const struct hqio_host_ops *ops, const struct hqio_reset_plan *p
 			rdv(ops, bdf, plan->exp + HQIO_PCI_EXP_DEVCTL, 2) & DEVCTL_ERR_ENABLES;
 		if (c->devctl_bits)
 			c->n++;
+	}
+	/* A platform that restores configuration space around its resets
+	 * (hqio/host_ops.h HQIO_HOST_CFG_RESTORED, e.g. Linux VFIO) would
+	 * show these canaries "surviving" a good reset: only MSI and the
+	 * device hooks count there. */
+	if (ops->flags & HQIO_HOST_CFG_RESTORED) {
+		memset(c->bar_mask, 0, sizeof(c->bar_mask));
+		c->cmd_bits = 0;
+		c->msix_mask = false;
+		c->devctl_bits = 0;
+		c->n = (c->hook ? 1u : 0u) + (c->msi ? 1u : 0u);
 	}
 }
 

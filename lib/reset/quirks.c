@@ -48,8 +48,11 @@
 /* QEMU's edu arms its DMA timer 100 ms after a start (docs/specs/edu.rst:
  * "a timer"; hw/misc/edu.c dma_rw: timer_mod(..., now + 100 ms)), has no
  * Transactions Pending bit anywhere, and in QEMU 7.2 no reset handler
- * cancels the timer: a transfer started before a reset still happens. So
- * quiesce cannot poll anything and waits out the 100 ms. */
+ * cancels the timer: a transfer started before a reset still happens. Its
+ * DMA command register (BAR0 0x98, bit 0 "start") stays set until the timer
+ * has run the transfer (edu.rst: "bit 0 ... start transfer"; edu.c clears
+ * EDU_DMA_RUN in the timer), so quiesce polls that bit; 100 ms is the
+ * documented worst case. */
 #define EDU_DMA_TIMER_NS (100ull * 1000 * 1000)
 
 static const struct hqio_reset_quirk builtin[] = {
@@ -90,10 +93,15 @@ static const struct hqio_reset_quirk builtin[] = {
 		.vendor = 0x1234,
 		.device = 0x11e8,
 		.flags = HQIO_QUIRK_TP_UNTRUSTED,
-		.idle = HQIO_IDLE_WAIT,
+		.idle = HQIO_IDLE_REGISTER,
+		.idle_bar = 0,
+		.idle_off = 0x98, /* edu.rst: DMA command register */
+		.idle_mask = 0x1, /* edu.rst: bit 0, start transfer (busy until done) */
+		.idle_value = 0,
 		.idle_wait_ns = EDU_DMA_TIMER_NS,
 		.why = "QEMU edu (docs/specs/edu.rst, hw/misc/edu.c): DMA runs from a 100 ms timer "
-		       "that no TP bit reports and that survives reset (QEMU 7.2)",
+		       "that no TP bit reports and that survives reset (QEMU 7.2); idle when the "
+		       "DMA command register's start bit is clear",
 	},
 };
 
