@@ -31,6 +31,7 @@ testbed: deps
 
 bench: build
 	@BUILD=$(BUILD) scripts/bench.sh
+	@BUILD=$(BUILD) scripts/bench-dvh.sh
 
 install: build
 	@cmake --install $(BUILD)

@@ -2,7 +2,7 @@
 # Install the Debian packages hqio needs to build, test and demo.
 # As root it runs apt-get; otherwise it prints the exact command and exits non-zero.
 set -eu
-PKGS="build-essential cmake pkg-config libcmocka-dev clang libclang-rt-14-dev pciutils pci.ids python3 python3-jsonschema valgrind qemu-system-x86 busybox-static cpio xz-utils"
+PKGS="build-essential cmake pkg-config libcmocka-dev clang libclang-rt-14-dev pciutils pci.ids python3 python3-jsonschema valgrind qemu-system-x86 busybox-static cpio xz-utils bc"
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -42,7 +42,7 @@ run_ctest build-san env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 
 stage "fuzz (libFuzzer, ${FUZZ_SECONDS}s per target)"
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHQIO_FUZZ=ON -DHQIO_TESTS=OFF >/dev/null
-cmake --build build-fuzz -j"$JOBS" --target fuzz_decode fuzz_lspci fuzz_vpci fuzz_memtype_jsonl >/dev/null
+cmake --build build-fuzz -j"$JOBS" --target fuzz_decode fuzz_lspci fuzz_vpci fuzz_memtype_jsonl fuzz_dvh_scan >/dev/null
 # Seeds, made at test time from this machine (never committed): real
 # configuration images for the decoder, real lspci dumps for the parser.
 seed_decode=build-fuzz/seeds/fuzz_decode
@@ -56,7 +56,7 @@ if command -v lspci >/dev/null; then
 		lspci $x >"$seed_lspci/lspci$(echo $x | tr -d ' ')" 2>/dev/null || true
 	done
 fi
-for t in fuzz_decode fuzz_lspci fuzz_vpci fuzz_memtype_jsonl; do
+for t in fuzz_decode fuzz_lspci fuzz_vpci fuzz_memtype_jsonl fuzz_dvh_scan; do
 	mkdir -p "build-fuzz/corpus/$t" "build-fuzz/seeds/$t"
 	echo "fuzzing $t for ${FUZZ_SECONDS}s"
 	if ! "build-fuzz/fuzz/$t" -max_total_time="$FUZZ_SECONDS" -max_len=8192 -print_final_stats=1 \

@@ -681,9 +681,10 @@ int cmd_demo(int argc, char **argv)
 	demo_vpci();
 	demo_memtype();
 	int n = 8;
+	demo_step_dvh_scan(n++);
 	demo_step_dvh_runtime(n++);
 	demo_step_vfio(n++);
-	printf("\nMore steps (the static hole scanner, the audio experiment, the KVM/VFIO "
+	printf("\nMore steps (the audio experiment, the KVM/VFIO "
 	       "monitor) arrive as they land.\n");
 	hqio_system_free(&sys);
 	hqio_names_free(&names);

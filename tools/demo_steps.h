@@ -2,6 +2,7 @@
 #ifndef HQIO_TOOLS_DEMO_STEPS_H
 #define HQIO_TOOLS_DEMO_STEPS_H
 
+void demo_step_dvh_scan(int n);
 void demo_step_dvh_runtime(int n);
 void demo_step_vfio(int n);
 

@@ -13,6 +13,7 @@ static const struct {
 	{ "sim", cmd_sim, "the simulated PCIe platform (sim topo, sim reclaim)" },
 	{ "reset", cmd_reset, "plan the reset of a PCI function (reset plan)" },
 	{ "memtype", cmd_memtype, "x86 memory types: MTRR x PAT, shadow/EPT/NPT (memtype --help)" },
+	{ "dvh-scan", cmd_dvh_scan, "find driver virtualization holes in C driver sources" },
 	{ "dvh", cmd_dvh, "run-time hole closing: quirk table, MAC collision check (dvh --help)" },
 	{ "vfio", cmd_vfio, "assign PCI functions through Linux VFIO (vfio --help)" },
 	{ "demo", cmd_demo, "walk through everything hqio does, step by step" },
