@@ -38,4 +38,6 @@ bench_vpci vpci_write_command 20000
 bench_irq irq_translate 200000
 bench_memtype mtrr_lookup 20000
 bench_memtype shadow 20000
+bench_audio audio_s 60
+bench_audio mixed_ms 200
 LIST

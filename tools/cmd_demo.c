@@ -683,8 +683,9 @@ int cmd_demo(int argc, char **argv)
 	int n = 8;
 	demo_step_dvh_scan(n++);
 	demo_step_dvh_runtime(n++);
+	demo_step_audio(n++);
 	demo_step_vfio(n++);
-	printf("\nMore steps (the audio experiment, the KVM/VFIO "
+	printf("\nMore steps (the KVM/VFIO "
 	       "monitor) arrive as they land.\n");
 	hqio_system_free(&sys);
 	hqio_names_free(&names);

@@ -20,6 +20,7 @@
 static const char usage_text[] =
 	"usage: hqio sim topo [--json] [-v] [--seed N]\n"
 	"       hqio sim reclaim [--runs N] [--seed S] [--naive] [--json]\n"
+	"       hqio sim audio [--sched credit|credit-1ms|rt|rtds] [--weights G:D] ... [--json]\n"
 	"\n"
 	"topo: build the simulated reference machine (host bridge, root ports, a PCIe\n"
 	"switch, a PCIe-to-PCI bridge with conventional devices, an NVMe-like\n"
@@ -37,6 +38,10 @@ static const char usage_text[] =
 	"and enables Bus Master at once. Counts DMA writes that land outside the\n"
 	"memory of the owner that programmed them (stray writes). --naive releases\n"
 	"the memory first and resets later without an idle check (negative control).\n"
+	"\n"
+	"audio: the audio experiment (a guest playing audio on an assigned HD-Audio-like\n"
+	"controller, sharing one pCPU with a dom0 busy loop, under Xen-style schedulers);\n"
+	"see 'hqio sim audio --help'.\n"
 	"\n"
 	"  -h, --help    this text\n";
 
@@ -234,6 +239,8 @@ int cmd_sim(int argc, char **argv)
 		return topo(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "reclaim"))
 		return reclaim(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "audio"))
+		return cmd_sim_audio(argc - 1, argv + 1);
 	fprintf(stderr, "hqio sim: unknown subcommand '%s' (see 'hqio sim --help')\n", argv[1]);
 	return HQIO_EXIT_USAGE;
 }

@@ -5,6 +5,7 @@
 int cmd_inspect(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_sim_audio(int argc, char **argv); /* hqio sim audio (cmd_sim_audio.c) */
 int cmd_reset(int argc, char **argv);
 int cmd_memtype(int argc, char **argv);
 int cmd_vfio(int argc, char **argv);

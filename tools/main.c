@@ -10,7 +10,7 @@ static const struct {
 	const char *summary;
 } commands[] = {
 	{ "inspect", cmd_inspect, "judge whether PCI devices can be assigned with high quality" },
-	{ "sim", cmd_sim, "the simulated PCIe platform (sim topo, sim reclaim)" },
+	{ "sim", cmd_sim, "the simulated PCIe platform (sim topo, sim reclaim, sim audio)" },
 	{ "reset", cmd_reset, "plan the reset of a PCI function (reset plan)" },
 	{ "memtype", cmd_memtype, "x86 memory types: MTRR x PAT, shadow/EPT/NPT (memtype --help)" },
 	{ "dvh-scan", cmd_dvh_scan, "find driver virtualization holes in C driver sources" },

@@ -149,9 +149,13 @@ void hqio_sched_irq(struct hqio_sched *s, int v, uint64_t now);
 struct hqio_sched_pick hqio_sched_schedule(struct hqio_sched *s, unsigned pcpu, uint64_t now);
 
 bool hqio_sched_need_resched(const struct hqio_sched *s, unsigned pcpu);
+/* The first pCPU >= from whose need_resched is set, or -1: lets a caller
+ * with many pCPUs visit only those (added by lib/sched, not in Xen). */
+int hqio_sched_next_resched(const struct hqio_sched *s, unsigned from);
 /* The vCPU running on a pCPU (-1 idle). */
 int hqio_sched_current(const struct hqio_sched *s, unsigned pcpu);
 int hqio_sched_vcpu_state(const struct hqio_sched *s, int v, struct hqio_vcpu_state *st);
+/* vCPU ids handed out so far (removed vCPUs keep their ids). */
 unsigned hqio_sched_n_vcpus(const struct hqio_sched *s);
 
 #endif
