@@ -32,7 +32,7 @@ static void row(enum audio_sched s, uint32_t period_frames, const char *label)
 void demo_step_audio(int n)
 {
 	printf("\n== Step %d: %s ==\n", n,
-	       "Real-time response: audio on an assigned device under Xen-style schedulers");
+	       "real-time response: audio on an assigned device under Xen-style schedulers");
 	printf("One pCPU: dom0 runs a busy loop, the guest (weight 1:16) plays 44.1 kHz audio\n"
 	       "on its HD-Audio-like controller; each period's MSI wakes the guest's driver.\n"
 	       "An underrun (ALSA xrun) is the device pointer catching the application's.\n"

@@ -155,7 +155,7 @@ out:
 
 void demo_step_dvh_runtime(int n)
 {
-	printf("\n== Step %d: %s ==\n", n, "Closing driver virtualization holes at run time");
+	printf("\n== Step %d: %s ==\n", n, "closing driver virtualization holes at run time");
 	struct sim_guest_gpu_view on, off;
 	uint32_t hbar_on, hbar_off, hb_reg = 0, status = 0;
 	uint64_t red_on, red_off, dropped = 0;

@@ -18,7 +18,7 @@
 
 void demo_step_vfio(int n)
 {
-	printf("\n== Step %d: %s ==\n", n, "Real devices through Linux VFIO");
+	printf("\n== Step %d: %s ==\n", n, "real devices through Linux VFIO");
 	printf("hqio's lib/ code (reset, reclaim, interrupts) runs on real PCI functions\n"
 	       "through host/vfio.c, which implements the same host_ops table as the "
 	       "simulator.\n\n");
