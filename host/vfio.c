@@ -421,13 +421,13 @@ int hqio_vfio_add(struct hqio_vfio *v, struct hqio_bdf bdf, struct hqio_error *e
 		    !strcmp(pfdrv, "vfio-pci")) {
 			if ((rc = hqio_vfio_add(v, pfb, err)))
 				return rc;
-			struct {
-				struct vfio_device_feature f;
-				uint8_t uuid[16];
-			} ft = { .f = { .argsz = sizeof(ft),
-					.flags = VFIO_DEVICE_FEATURE_SET |
-						 VFIO_DEVICE_FEATURE_PCI_VF_TOKEN } };
-			if (ioctl(dev_of(v, pfb)->fd, VFIO_DEVICE_FEATURE, &ft) < 0) {
+			/* The feature header, then the 16-byte UUID (all zero). */
+			_Alignas(struct vfio_device_feature)
+				uint8_t ft[sizeof(struct vfio_device_feature) + 16] = { 0 };
+			struct vfio_device_feature *f = (struct vfio_device_feature *)ft;
+			f->argsz = sizeof(ft);
+			f->flags = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_PCI_VF_TOKEN;
+			if (ioctl(dev_of(v, pfb)->fd, VFIO_DEVICE_FEATURE, ft) < 0) {
 				int e = errno;
 				return hqio_error_set(err, -e, "setting the VF token of PF %s: %s",
 						      bdf_str(pfb, pf), errtext(e));
