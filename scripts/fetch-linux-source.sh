@@ -13,6 +13,9 @@ cd "$(dirname "$0")/.."
 CACHE=${1:-.cache/linux-source}
 mkdir -p "$CACHE"
 CACHE=$(cd "$CACHE" && pwd)
+# One fetch at a time per cache (ctest runs the tests that need it in parallel).
+exec 9>"$CACHE/.lock"
+flock 9
 # Directories unpacked from the tarball (relative to the tree's root).
 DIRS=(drivers/net/ethernet drivers/gpu/drm sound/pci drivers/nvme drivers/net/wireless/intel
       drivers/usb/host drivers/scsi/megaraid drivers/ata drivers/virtio drivers/net/virtio_net.c

@@ -203,6 +203,68 @@ static void test_bar_address_written_to_device(void **state)
 	assert_int_equal(count(neg, HQIO_DVH_BAR_ADDR_TO_DEVICE), 0);
 }
 
+/* The BAR address stays an address through lower_32_bits()/upper_32_bits()
+ * and is remembered in a "parent.base" member (generic name under a
+ * specific parent), then written to the device in another function. */
+static void test_bar_address_through_member_and_halves(void **state)
+{
+	(void)state;
+	const char *init = "void db_init(struct adev *adev)\n{\n"
+			   "\tadev->doorbell.base = pci_resource_start(adev->pdev, 2);\n}\n";
+	const char *use = "void selfring(struct adev *adev)\n{\n"
+			  "\tWREG32_PCIE(REG_APER_LOW, lower_32_bits(adev->doorbell.base));\n}\n";
+	/* Learn from the first buffer, scan the second with the learned fields. */
+	struct hqio_dvh_result l = { 0 };
+	struct hqio_dvh_opts lo = { .learn_only = 1 };
+	assert_int_equal(hqio_dvh_scan_buffer(init, strlen(init), &lo, &l), 0);
+	struct hqio_dvh_opts o = { .fields = l.fields, .nfields = l.nfields };
+	struct hqio_dvh_result r = { 0 };
+	assert_int_equal(hqio_dvh_scan_buffer(use, strlen(use), &o, &r), 0);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.v[0].rule, HQIO_DVH_BAR_ADDR_TO_DEVICE);
+	assert_int_equal(r.v[0].line, 3);
+	hqio_dvh_result_free(&r);
+	hqio_dvh_result_free(&l);
+	/* Negative: without the learned field the same write is clean, and a
+	 * generic member under a generic parent ("bus->base") teaches nothing. */
+	assert_int_equal(count(use, HQIO_DVH_BAR_ADDR_TO_DEVICE), 0);
+	const char *generic = "void a(struct hb *bus, struct pci_dev *pdev)\n{\n"
+			      "\tbus->base = pci_resource_start(pdev, 0);\n}\n";
+	struct hqio_dvh_result g = { 0 };
+	assert_int_equal(hqio_dvh_scan_buffer(generic, strlen(generic), &lo, &g), 0);
+	for (size_t k = 0; k < g.nfields; k++) {
+		size_t nl = strlen(g.fields[k].name);
+		assert_false(nl >= 5 && !strcmp(g.fields[k].name + nl - 5, ".base"));
+	}
+	hqio_dvh_result_free(&g);
+}
+
+/* BAR addresses read from the BAR register or converted to a bus address. */
+static void test_bar_address_from_bar_register_and_resource_to_bus(void **state)
+{
+	(void)state;
+	const char *pos = "void fw(struct nic *n, struct pci_dev *pdev)\n{\n\tu32 bar;\n"
+			  "\tpci_read_config_dword(pdev, PCI_BASE_ADDRESS_2, &bar);\n"
+			  "\twritel(bar & ~0xf, n->regs + MBOX_DB_BASE);\n}\n";
+	const char *pos2 = "void fw2(struct nic *n, struct pci_dev *pdev)\n{\n"
+			   "\tstruct pci_bus_region region;\n"
+			   "\tpcibios_resource_to_bus(pdev->bus, &region, &pdev->resource[2]);\n"
+			   "\twr32(n, MBOX_DB_BASE, upper_32_bits(region.start));\n}\n";
+	const char *pos3 = "void fw3(struct nic *n, struct pci_dev *pdev)\n{\n"
+			   "\tiowrite32(pdev->resource[0].start, n->regs + 8);\n}\n";
+	/* Negative: an ordinary config register read and written back is no
+	 * BAR address; nor is a mapped pointer derived from the BAR. */
+	const char *neg = "void cfg(struct nic *n, struct pci_dev *pdev)\n{\n\tu32 v;\n"
+			  "\tpci_read_config_dword(pdev, PCI_COMMAND, &v);\n"
+			  "\twritel(v, n->regs + 4);\n"
+			  "\tvoid *p = ioremap(pci_resource_start(pdev, 0), 64);\n"
+			  "\twritel(1, p);\n}\n";
+	assert_int_equal(first(pos, HQIO_DVH_BAR_ADDR_TO_DEVICE).line, 5);
+	assert_int_equal(first(pos2, HQIO_DVH_BAR_ADDR_TO_DEVICE).line, 5);
+	assert_int_equal(first(pos3, HQIO_DVH_BAR_ADDR_TO_DEVICE).line, 3);
+	assert_int_equal(count(neg, HQIO_DVH_BAR_ADDR_TO_DEVICE), 0);
+}
+
 /* ---- foreign-cfg ---------------------------------------------------- */
 
 static void test_host_bridge_config_read_is_foreign(void **state)
@@ -263,6 +325,43 @@ static void test_mchbar_mirror_register_through_macro(void **state)
 	assert_int_equal(count(neg, HQIO_DVH_CHIPSET_MMIO), 0);
 }
 
+/* Platform addresses that are not BARs: the shadow ROM (pdev->rom,
+ * pci_platform_rom()) and a firmware region whose address the device's
+ * vendor-specific config register publishes (ASLS-like). */
+static void test_platform_rom_and_firmware_region_mapped(void **state)
+{
+	(void)state;
+	const char *rom = "bool prom(struct gpu *g)\n{\n\tphys_addr_t rom = g->pdev->rom;\n"
+			  "\tvoid *b = ioremap(rom, g->pdev->romlen);\n\treturn b;\n}\n";
+	const char *rom2 = "void *p2(struct pci_dev *pdev)\n{\n\tsize_t n;\n"
+			   "\treturn ioremap(pci_platform_rom(pdev, &n), n);\n}\n";
+	const char *asls = "int op(struct pci_dev *pdev)\n{\n\tu32 asls;\n"
+			   "\tpci_read_config_dword(pdev, ASLS, &asls);\n"
+			   "\tbase = memremap(asls, 8192, MEMREMAP_WB);\n\treturn 0;\n}\n";
+	/* Negative: the device's own BAR (read through the PCI core) mapped,
+	 * and a vendor config value that is never mapped. */
+	const char *neg = "int own(struct pci_dev *pdev)\n{\n\tu32 v;\n"
+			  "\tpci_read_config_dword(pdev, VENDOR_CTL, &v);\n"
+			  "\tg->regs = ioremap(pci_resource_start(pdev, 0), 64);\n"
+			  "\treturn v & 1;\n}\n";
+	assert_int_equal(first(rom, HQIO_DVH_CHIPSET_MMIO).line, 4);
+	assert_int_equal(first(rom2, HQIO_DVH_CHIPSET_MMIO).line, 4);
+	assert_int_equal(first(asls, HQIO_DVH_CHIPSET_MMIO).line, 5);
+	assert_int_equal(count(neg, HQIO_DVH_CHIPSET_MMIO), 0);
+}
+
+/* A BAR of another device (here the LPC bridge found by id) mapped: chipset
+ * MMIO; the driver's own BAR is not (negative in the test above). */
+static void test_foreign_device_bar_mapped(void **state)
+{
+	(void)state;
+	const char *pos = "void *lpc(void)\n{\n"
+			  "\tstruct pci_dev *b = pci_get_device(0x8086, 0x2410, NULL);\n"
+			  "\treturn ioremap(pci_resource_start(b, 0), 0x1000);\n}\n";
+	assert_int_equal(first(pos, HQIO_DVH_CHIPSET_MMIO).line, 4);
+	assert_int_equal(count(pos, HQIO_DVH_BAR_ADDR_TO_DEVICE), 0);
+}
+
 /* ---- raw-cfg-io ----------------------------------------------------- */
 
 static void test_raw_cf8_access(void **state)
@@ -291,6 +390,24 @@ static void test_nosnoop_enable_cleared(void **state)
 	assert_int_equal(count(neg, HQIO_DVH_NOSNOOP), 0);
 }
 
+/* Device-specific snoop controls assigned into a value the driver writes
+ * (IH ring NONSNOOP enables, page-table snooped bits); LTR latency fields
+ * for no-snoop requests and lower-case variables named snoop are not. */
+static void test_device_snoop_control_values(void **state)
+{
+	(void)state;
+	const char *pos = "void ih(struct adev *adev)\n{\n\tu32 c = RREG32(mmINTERRUPT_CNTL);\n"
+			  "\tc &= ~IH_REQ_NONSNOOP_EN;\n\tWREG32(mmINTERRUPT_CNTL, c);\n}\n";
+	const char *pte = "u64 pte(u64 addr, u32 f)\n{\n\tif (!(f & 1))\n"
+			  "\t\taddr |= R300_PTE_UNSNOOPED;\n\treturn addr;\n}\n";
+	const char *neg = "void ltr(struct hw *hw, u32 lat)\n{\n\tbool snoop = false;\n"
+			  "\tu32 reg = lat | (lat << E1000_LTRV_SNOOP_SHIFT);\n"
+			  "\tsnoop = true;\n\tew32(LTRV, reg);\n}\n";
+	assert_int_equal(first(pos, HQIO_DVH_NOSNOOP).line, 4);
+	assert_int_equal(first(pte, HQIO_DVH_NOSNOOP).line, 4);
+	assert_int_equal(count(neg, HQIO_DVH_NOSNOOP), 0);
+}
+
 /* ---- memtype -------------------------------------------------------- */
 
 static void test_set_memory_uc_on_ram(void **state)
@@ -314,6 +431,23 @@ static void test_set_memory_uc_on_ram(void **state)
 }
 
 /* ---- cfg-mirror ----------------------------------------------------- */
+
+/* GEM buffer flags choosing write-combined GTT pages, as an argument or an
+ * assigned value; cached flags are not a memory-type change. */
+static void test_gem_wc_flags(void **state)
+{
+	(void)state;
+	const char *arg = "int pool(struct rdev *rdev)\n{\n"
+			  "\treturn sa_init(rdev, &rdev->sa, SZ, RADEON_GEM_GTT_WC);\n}\n";
+	const char *asg = "void kfd(struct bp *bp)\n{\n"
+			  "\tbp->flags = AMDGPU_GEM_CREATE_CPU_GTT_USWC;\n}\n";
+	const char *neg = "void kfd(struct bp *bp)\n{\n"
+			  "\tbp->flags = AMDGPU_GEM_CREATE_CPU_ACCESS_REQUIRED;\n"
+			  "\tsa_init(bp, 0, SZ, RADEON_GEM_DOMAIN_GTT);\n}\n";
+	assert_int_equal(first(arg, HQIO_DVH_MEMTYPE).line, 3);
+	assert_int_equal(first(asg, HQIO_DVH_MEMTYPE).line, 3);
+	assert_int_equal(count(neg, HQIO_DVH_MEMTYPE), 0);
+}
 
 static void test_config_space_through_bar_window(void **state)
 {
@@ -454,6 +588,12 @@ int main(void)
 		cmocka_unit_test(test_bdf_as_firmware_id_is_a_hole),
 		cmocka_unit_test(test_own_config_access_is_not_a_hole),
 		cmocka_unit_test(test_bar_address_written_to_device),
+		cmocka_unit_test(test_bar_address_through_member_and_halves),
+		cmocka_unit_test(test_bar_address_from_bar_register_and_resource_to_bus),
+		cmocka_unit_test(test_platform_rom_and_firmware_region_mapped),
+		cmocka_unit_test(test_device_snoop_control_values),
+		cmocka_unit_test(test_foreign_device_bar_mapped),
+		cmocka_unit_test(test_gem_wc_flags),
 		cmocka_unit_test(test_host_bridge_config_read_is_foreign),
 		cmocka_unit_test(test_parent_bridge_capability_write_is_foreign),
 		cmocka_unit_test(test_fixed_physical_address_mapped),

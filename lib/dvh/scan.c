@@ -31,11 +31,15 @@
 #define T_BAR  4u /* a BAR's bus/physical address */
 #define T_FDEV HQIO_DVH_T_FDEV
 #define T_FVAL 16u /* a value read from another device's config space */
+/* A physical address that is not one of the device's BARs: the platform ROM
+ * shadow (pdev->rom, pci_platform_rom()) or a value read from a
+ * vendor-specific config register (e.g. Intel ASLS, the ACPI OpRegion). */
+#define T_PHYS 32u
 
-#define M_CFG		   32u /* a macro naming a config-space mirror register */
-#define M_CHIP		   64u /* a macro naming a chipset (MCHBAR) mirror register */
-#define VARS_MAX	   64  /* tainted variables tracked per function */
-#define DVH_EVAL_DEPTH_MAX 64  /* nested calls/indexes analysed */
+#define M_CFG		   256u /* a macro naming a config-space mirror register */
+#define M_CHIP		   512u /* a macro naming a chipset (MCHBAR) mirror register */
+#define VARS_MAX	   64	/* tainted variables tracked per function */
+#define DVH_EVAL_DEPTH_MAX 64	/* nested calls/indexes analysed */
 #define ORIGIN_MAX	   80
 
 static const struct {
@@ -165,10 +169,22 @@ static const char *const memtype_calls[] = { "set_memory_wc",
 /* Caching choices for RAM buffers shared with the device: TTM page caching
  * (ttm_caching.h), ALSA write-combined/uncached DMA buffers (sound/memalloc.h),
  * DMA API write-combine attribute. */
-static const char *const memtype_ids[] = { "ttm_write_combined",     "ttm_uncached",
-					   "SNDRV_DMA_TYPE_DEV_WC",  "SNDRV_DMA_TYPE_DEV_WC_SG",
-					   "SNDRV_DMA_TYPE_DEV_UC",  "SNDRV_DMA_TYPE_DEV_UC_SG",
-					   "DMA_ATTR_WRITE_COMBINE", NULL };
+static const char *const memtype_ids[] = {
+	"ttm_write_combined", "ttm_uncached", "SNDRV_DMA_TYPE_DEV_WC", "SNDRV_DMA_TYPE_DEV_WC_SG",
+	"SNDRV_DMA_TYPE_DEV_UC", "SNDRV_DMA_TYPE_DEV_UC_SG", "DMA_ATTR_WRITE_COMBINE",
+	/* GEM buffer flags choosing uncached/USWC GTT (RAM)
+	 * pages: amdgpu_drm.h, radeon_drm.h */
+	"AMDGPU_GEM_CREATE_CPU_GTT_USWC", "RADEON_GEM_GTT_WC", "RADEON_GEM_GTT_UC", NULL
+};
+
+/* Value-preserving helpers: a BAR address passed through them is still the
+ * address (linux/kernel.h lower/upper 32-bit halves, byte-order conversions,
+ * linux/minmax.h, linux/math.h rounding). */
+static const char *const value_helpers[] = { "lower_32_bits", "upper_32_bits", "cpu_to_le32",
+					     "cpu_to_le64",   "cpu_to_be32",   "cpu_to_be64",
+					     "le32_to_cpu",   "le64_to_cpu",   "min",
+					     "min_t",	      "max",	       "max_t",
+					     "round_down",    "round_up",      NULL };
 
 /* Register names known to be back doors into configuration space or BAR
  * bases (case-sensitive substrings of an identifier). Sources: the drivers'
@@ -216,7 +232,7 @@ static const char *const func_field_ids[] = { "STATUS_FUNC", "STATUS_LAN_ID", "S
 /* Scanner state                                                        */
 /* ------------------------------------------------------------------ */
 
-#define NKINDS 5 /* T_FUNC .. T_FVAL */
+#define NKINDS 6 /* T_FUNC .. T_PHYS */
 
 struct var {
 	char key[HQIO_DVH_FIELD_MAX * 2];
@@ -806,7 +822,8 @@ static void eval(struct scan *S, size_t a, size_t b, struct taint *t, bool uses)
 #define TC_NVMIRROR 8u /* a number in the NVIDIA config mirror range */
 #define TC_CHIP	    16u
 #define TC_CF8	    32u
-#define TC_BIGNUM   64u /* a number >= 0x10000: a physical address if mapped */
+#define TC_BIGNUM   64u	 /* a number >= 0x10000: a physical address if mapped */
+#define TC_MEMTYPE  128u /* a caching-choice name (memtype_ids) */
 
 static int classify_tokens(struct scan *S, bool full)
 {
@@ -833,6 +850,8 @@ static int classify_tokens(struct scan *S, bool full)
 			for (int m = 0; mirror_ids[m]; m++)
 				if (tok_contains(S, k, mirror_ids[m], false))
 					c |= TC_MIRROR;
+			if (S->t[k].len >= 12 && in_list(S, k, memtype_ids)) /* shortest: 12 */
+				c |= TC_MEMTYPE;
 		} else if (S->t[k].kind == DVH_T_NUM) {
 			bool ok;
 			unsigned long long v = num_value(S, k, &ok);
@@ -869,9 +888,21 @@ static size_t eval_call(struct scan *S, size_t i, size_t b, struct taint *t, boo
 		taint_add(t, T_BDF, org);
 		return close + 1;
 	}
-	if (tok_is(S, i, "pci_resource_start") || tok_is(S, i, "pci_bus_address")) {
+	/* nouveau's device->func->resource_addr(device, bar) is its
+	 * pci_resource_start (nvkm/engine/device/pci.c). */
+	if (tok_is(S, i, "pci_resource_start") || tok_is(S, i, "pci_bus_address") ||
+	    tok_is(S, i, "resource_addr") || tok_is(S, i, "nvkm_device_pci_resource_addr")) {
+		/* Of another device (host bridge, sibling): a window of hardware
+		 * the driver does not own, handled like a value from its config. */
+		struct taint dt = { 0 };
+		eval(S, open + 1, close, &dt, false);
 		text_of(S, i, close + 1 < b ? close + 1 : b, org, sizeof(org));
-		taint_add(t, T_BAR, org);
+		taint_add(t, (dt.kinds & T_FDEV) ? T_FVAL : T_BAR, org);
+		return close + 1;
+	}
+	if (tok_is(S, i, "pci_platform_rom")) {
+		text_of(S, i, open, org, sizeof(org));
+		taint_add(t, T_PHYS, org);
 		return close + 1;
 	}
 	if (in_list(S, i, foreign_lookup)) {
@@ -911,7 +942,16 @@ static size_t eval_call(struct scan *S, size_t i, size_t b, struct taint *t, boo
 	for (int k = 0; cfg_access_prefix[k]; k++)
 		cfg = cfg || tok_prefix(S, i, cfg_access_prefix[k]);
 	bool snoop_arg = false, msix_arg = false, mirror_arg = false, cf8_arg = false;
-	bool chip_arg = false;
+	bool chip_arg = false, memtype_arg = false;
+	size_t memtype_at = i;
+	/* pci_read_config_*(dev, PCI_BASE_ADDRESS_n, &v): v holds a BAR address;
+	 * at a vendor-specific offset (not a PCI_* header register) of the
+	 * device's own config space, a platform address published by firmware
+	 * (e.g. i915 ASLS); pcibios_resource_to_bus(bus, &region, res): the
+	 * region is a BAR's bus address. */
+	bool bar_off = false, vendor_off = false;
+	bool read_cfg = tok_prefix(S, i, "pci_read_config_");
+	bool res2bus = tok_is(S, i, "pcibios_resource_to_bus");
 	/* Port I/O to the fixed legacy VGA ports (VGA_* names of video/vga.h). */
 	static const char *const port_io[] = { "outb", "outw",	 "outl",  "inb", "inw",
 					       "inl",  "outb_p", "inb_p", NULL };
@@ -951,6 +991,8 @@ static size_t eval_call(struct scan *S, size_t i, size_t b, struct taint *t, boo
 			if (c & TC_CHIP)
 				chip_arg = true, chip_at = k;
 			cf8_arg = cf8_arg || (c & TC_CF8);
+			if ((c & TC_MEMTYPE) && !memtype_arg)
+				memtype_arg = true, memtype_at = k;
 			if (uses && map && argn == 0 && (c & TC_BIGNUM) && e - a0 == 1) {
 				char num[40];
 				text_of(S, i, e, num, sizeof(num));
@@ -963,6 +1005,15 @@ static size_t eval_call(struct scan *S, size_t i, size_t b, struct taint *t, boo
 			report(S, HQIO_DVH_FOREIGN_CFG, i, at.origin[kind_index(T_FDEV)],
 			       "config space of another device (host bridge, parent or sibling) "
 			       "read or written: the guest sees a virtual bridge or nothing");
+		if (read_cfg && argn == 1 && e == a0 + 1 && tok_ident(S, a0)) {
+			bar_off = tok_prefix(S, a0, "PCI_BASE_ADDRESS_");
+			vendor_off = !tok_prefix(S, a0, "PCI_");
+		}
+		if (uses && (at.kinds & T_PHYS) && map)
+			report(S, HQIO_DVH_CHIPSET_MMIO, i, at.origin[kind_index(T_PHYS)],
+			       "maps a platform physical address that is not a BAR of the device "
+			       "(ROM shadow, firmware region published in config space): in a "
+			       "guest it is guest-physical");
 		if (uses && (at.kinds & T_FVAL) && map)
 			report(S, HQIO_DVH_CHIPSET_MMIO, i, at.origin[kind_index(T_FVAL)],
 			       "maps a window whose address comes from another device's config "
@@ -973,6 +1024,24 @@ static size_t eval_call(struct scan *S, size_t i, size_t b, struct taint *t, boo
 			use_taint(S, &at, USE_CALL, a0 < e ? a0 : i);
 		else if (uses && in_list(S, i, foreign_lookup))
 			use_taint(S, &at, USE_CALL, a0 < e ? a0 : i);
+		if (((read_cfg && argn == 2 && (bar_off || vendor_off) && !(all.kinds & T_FDEV)) ||
+		     (res2bus && argn == 1)) &&
+		    is_punct(S, a0, '&') && tok_ident(S, a0 + 1) && S->fn) {
+			char key[HQIO_DVH_FIELD_MAX * 2], l2[HQIO_DVH_FIELD_MAX];
+			int nc;
+			chain(S, a0 + 1, e, key, sizeof(key), l2, sizeof(l2), &nc, NULL);
+			struct taint bv = { 0 };
+			text_of(S, i, close + 1 < b ? close + 1 : b, org, sizeof(org));
+			taint_add(&bv, (res2bus || bar_off) ? T_BAR : T_PHYS, org);
+			var_set(S->fn, key, &bv, false);
+			if (res2bus) { /* the address is region.start */
+				size_t kl = strlen(key);
+				if (kl + sizeof(".start") <= sizeof(key)) {
+					memcpy(key + kl, ".start", sizeof(".start"));
+					var_set(S->fn, key, &bv, false);
+				}
+			}
+		}
 		/* pci_read_config_*(foreign, off, &val): val holds a foreign value. */
 		if (cfg && argn == 2 && (all.kinds & T_FDEV) && is_punct(S, a0, '&')) {
 			char key[HQIO_DVH_FIELD_MAX * 2], l2[HQIO_DVH_FIELD_MAX];
@@ -995,6 +1064,12 @@ static size_t eval_call(struct scan *S, size_t i, size_t b, struct taint *t, boo
 		report(S, HQIO_DVH_NOSNOOP, i, org,
 		       "No-Snoop/snoop control changed: DMA may bypass the caches, the monitor "
 		       "must keep memory types coherent");
+	}
+	if (uses && memtype_arg) {
+		text_of(S, memtype_at, memtype_at + 1, org, sizeof(org));
+		report(S, HQIO_DVH_MEMTYPE, memtype_at, org,
+		       "write-combined/uncached caching chosen for RAM shared with the device: "
+		       "the guest's type must reach the host page tables");
 	}
 	if (uses && msix_arg && write && !tok_prefix(S, i, "pci_")) {
 		text_of(S, i, open, org, sizeof(org));
@@ -1029,7 +1104,10 @@ static size_t eval_call(struct scan *S, size_t i, size_t b, struct taint *t, boo
 	/* The call's value: macros and plain functions pass their arguments' taint
 	 * on (register offsets computed from a port, lookups), but a device handle
 	 * stays a handle only for lookups. */
-	all.kinds &= (macro || write) ? (T_FUNC | T_BDF | T_BAR) : (T_FUNC | T_BDF);
+	all.kinds &=
+		(macro || write || ((all.kinds & (T_BAR | T_PHYS)) && in_list(S, i, value_helpers)))
+			? (T_FUNC | T_BDF | T_BAR | T_PHYS)
+			: (T_FUNC | T_BDF);
 	if (!in_list(S, i, foreign_lookup) && !cfg)
 		taint_merge(t, &all);
 	return close + 1;
@@ -1092,6 +1170,12 @@ static void eval(struct scan *S, size_t a, size_t b, struct taint *t, bool uses)
 				taint_add(t, T_BDF, org);
 			} else if (member && !strcmp(l2, "bus.self")) {
 				taint_add(t, T_FDEV, org);
+			} else if (member && !strcmp(l2, "resource.start")) {
+				/* pdev->resource[n].start: pci_resource_start() spelled out */
+				taint_add(t, T_BAR, org);
+			} else if (member && !strcmp(lastc, "rom") && strstr(key, "dev.rom")) {
+				/* pdev->rom: the platform's shadow ROM (pci_dev.rom) */
+				taint_add(t, T_PHYS, org);
 			} else {
 				struct var *v = S->fn ? var_find(S->fn, key) : NULL;
 				if (v)
@@ -1171,10 +1255,14 @@ static void value_checks(struct scan *S, size_t eq, size_t b, const char *l2)
 			}
 	/* snoop control bits assigned into a value (written later). */
 	for (size_t q = eq + 1; q < b; q++)
-		if (tok_ident(S, q) &&
+		if ((S->tclass[q] & TC_SNOOP) && /* "snoop"/"cohbit" in the name */
 		    (tok_contains(S, q, "nosnoop", true) || tok_contains(S, q, "no_snoop", true) ||
 		     tok_contains(S, q, "enable_snoop", true) ||
-		     tok_contains(S, q, "cohbit", true))) {
+		     tok_contains(S, q, "cohbit", true) ||
+		     /* device snoop-control constants (PTE snooped bits, NONSNOOP
+		      * enables, SNOOP_DIS): upper-case names, not LTR latencies */
+		     (is_macro_name(S, q) && tok_contains(S, q, "SNOOP", false) &&
+		      !tok_contains(S, q, "LTR", false)))) {
 			char org[ORIGIN_MAX];
 			text_of(S, q, q + 1, org, sizeof(org));
 			report(S, HQIO_DVH_NOSNOOP, q, org,
@@ -1263,6 +1351,11 @@ static void one_expr(struct scan *S, size_t a, size_t b)
 	lastn = lastn ? lastn + 1 : fname;
 	unsigned learn = rt.kinds & T_FDEV;
 	if ((rt.kinds & T_BAR) && !generic_member(lastn, strlen(lastn)))
+		learn |= T_BAR;
+	/* "doorbell.base": a generic member under a specific parent names one
+	 * BAR too; "bus.base" (generic parent) does not. */
+	if ((rt.kinds & T_BAR) && lastn > fname + 1 &&
+	    !generic_member(fname, (size_t)(lastn - 1 - fname)))
 		learn |= T_BAR;
 	if (learn && nc >= 2 && field_add(S->out, fname, learn))
 		grow_fail(S);
