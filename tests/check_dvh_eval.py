@@ -44,6 +44,21 @@ EVAL_GLOBS = [
     "drivers/ata/ahci*",
     "drivers/ata/libahci.c",
     "drivers/usb/host/xhci*",
+    # Paths where the recall labels' whole-tree searches found holes: the
+    # readers of tests/dvh/recall.tsv also searched the whole tree and
+    # labeled holes in these files, which the list above never scanned (so
+    # they counted as misses the scanner had no chance to find). The list is
+    # the one recall.tsv's header names (docs/dvh.md, "Why the scan set
+    # grew"); their findings are labeled in precision.tsv like all others.
+    "drivers/char/agp/intel-gtt.c",  # i915's GMCH helper
+    "drivers/gpu/drm/ttm",
+    "drivers/gpu/drm/drm_gem_shmem_helper.c",
+    "drivers/gpu/drm/gma500",
+    "drivers/net/ethernet/sis",
+    "drivers/net/ethernet/sun/niu.c",
+    "drivers/net/ethernet/atheros/alx",
+    "drivers/net/ethernet/huawei/hinic",
+    "drivers/net/ethernet/broadcom/bnx2.c",
 ]
 
 RULES = ["cfg-mirror", "msix-backdoor", "func-number", "bdf-identity", "bar-addr-to-device",
