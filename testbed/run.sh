@@ -260,6 +260,14 @@ while read -r line; do
 	[ -x "$line" ] || die_setup "testbed/bin-list: $line is not an executable"
 	copy_with_libs "$line"
 done <"$TB/bin-list"
+# QEMU itself, the peer monitor of the monitor_peer group (docs/monitor.md):
+# the binary, its libraries and the firmware it loads with -nodefaults.
+copy_with_libs "$(command -v qemu-system-x86_64)"
+mkdir -p "$IR/usr/share/qemu"
+for f in /usr/share/seabios/bios-256k.bin /usr/share/qemu/multiboot_dma.bin \
+	/usr/share/qemu/linuxboot_dma.bin /usr/share/qemu/kvmvapic.bin; do
+	cp -L "$f" "$IR/usr/share/qemu/" || die_setup "QEMU firmware $f is missing"
+done
 
 # Modules: index every .ko / .ko.xz by name (- and _ are the same to the
 # kernel), then add dependencies (from each module's depends= modinfo string;

@@ -685,8 +685,8 @@ int cmd_demo(int argc, char **argv)
 	demo_step_dvh_runtime(n++);
 	demo_step_audio(n++);
 	demo_step_vfio(n++);
-	printf("\nMore steps (the KVM/VFIO "
-	       "monitor) arrive as they land.\n");
+	demo_step_monitor(n++);
+	printf("\nEverything above on real kernel interfaces: `make testbed` (docs/testbed.md).\n");
 	hqio_system_free(&sys);
 	hqio_names_free(&names);
 	return rc == 0 ? HQIO_EXIT_OK : HQIO_EXIT_FAIL;

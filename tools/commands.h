@@ -10,6 +10,7 @@ int cmd_reset(int argc, char **argv);
 int cmd_memtype(int argc, char **argv);
 int cmd_vfio(int argc, char **argv);
 int cmd_dvh_scan(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 int cmd_dvh(int argc, char **argv); /* hqio dvh quirks|check (cmd_dvh.c) */
 
 /* Exit codes shared by every subcommand. */

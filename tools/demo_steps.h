@@ -6,5 +6,6 @@ void demo_step_dvh_scan(int n);
 void demo_step_dvh_runtime(int n);
 void demo_step_audio(int n);
 void demo_step_vfio(int n);
+void demo_step_monitor(int n);
 
 #endif

@@ -16,6 +16,7 @@ static const struct {
 	{ "dvh-scan", cmd_dvh_scan, "find driver virtualization holes in C driver sources" },
 	{ "dvh", cmd_dvh, "run-time hole closing: quirk table, MAC collision check (dvh --help)" },
 	{ "vfio", cmd_vfio, "assign PCI functions through Linux VFIO (vfio --help)" },
+	{ "run", cmd_run, "run a guest on assigned devices under KVM/VFIO (run --help)" },
 	{ "demo", cmd_demo, "walk through everything hqio does, step by step" },
 };
 

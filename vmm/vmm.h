@@ -1,0 +1,120 @@
+/*
+ * hqio's monitor: a KVM virtual machine whose guest drives PCI functions
+ * assigned through VFIO (host/vfio.c), with their configuration space
+ * served by lib/vpci and their interrupts by lib/irq (docs/monitor.md).
+ *
+ * Guest physical map: RAM [0, mem) (at most 256 MiB, edu's 28-bit DMA mask),
+ * multiboot information at 0x8000, the ECAM window of bus 0 at 0xB0000000
+ * (1 MiB, trapped), the guest's BARs wherever it programs them (NSDR pages in
+ * memslots, trapped pages as MMIO exits), IOAPIC 0xFEC00000 and LAPIC
+ * 0xFEE00000 in the kernel. Ports: 0xCF8/0xCFC configuration, 0xE9 debug
+ * output, 0xF4 exit (the value written is the guest's verdict).
+ */
+#ifndef HQIO_VMM_H
+#define HQIO_VMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hqio/error.h"
+#include "hqio/pci.h"
+
+#define HQIO_VMM_MAX_ASSIGN   1 /* this increment: one function */
+#define HQIO_VMM_MEM_DEFAULT  (64ull << 20)
+#define HQIO_VMM_MEM_MIN      (2ull << 20)
+#define HQIO_VMM_MEM_MAX      (256ull << 20) /* edu's DMA mask is 28 bits (edu.rst) */
+#define HQIO_VMM_DEBUG_PORT   0xE9
+#define HQIO_VMM_EXIT_PORT    0xF4
+#define HQIO_VMM_GUEST_PASS   0x10 /* value the test guest writes when all passed */
+#define HQIO_VMM_INTX_GSI     10   /* the guest's INTx line (IOAPIC pin; < 16: also the PIC) */
+#define HQIO_VMM_MSI_GSI_BASE 24   /* MSI routes above the IOAPIC's 24 pins (testbed.md) */
+
+enum hqio_vmm_irq { HQIO_VMM_IRQ_MSI = 0, HQIO_VMM_IRQ_INTX };
+
+struct hqio_vmm_config {
+	struct hqio_bdf assign[HQIO_VMM_MAX_ASSIGN];
+	unsigned n_assign;
+	const uint8_t *guest; /* the multiboot ELF image */
+	size_t guest_len;
+	uint64_t mem_bytes;
+	enum hqio_vmm_irq irq;	    /* told to the guest (irq=...) */
+	const char *cmdline;	    /* extra guest command line words (may be NULL) */
+	uint64_t timeout_ms;	    /* wall-clock limit of the guest */
+	FILE *console;		    /* guest debug-port output (NULL: discarded) */
+	const char *kvm_dev;	    /* NULL: /dev/kvm */
+	const char *sys, *dev_vfio; /* NULL: /sys, /dev/vfio */
+	bool no_reset;		    /* skip the reset at reclaim */
+	bool trap_bars;		    /* no BAR memslots: every BAR access exits */
+	bool msi_hop;		    /* guest MSI through the user-space hop, not irqfd */
+	bool pin;		    /* vCPU thread on CPU 0, helper threads on CPU 1 */
+};
+
+/* Exit reasons the monitor sees (in-kernel exits are in KVM's debugfs). */
+struct hqio_vmm_exits {
+	uint64_t io, mmio, intr, other;
+	uint64_t io_debug, io_exit, io_cfg, io_unclaimed;
+	uint64_t mmio_ecam, mmio_bar, mmio_unclaimed;
+};
+
+struct hqio_vmm_stats {
+	struct hqio_vmm_exits exits;
+	uint64_t cfg_cf8, cfg_ecam; /* configuration accesses that reached a function */
+	uint64_t cfg_dev;	    /* of those, to the assigned function (lib/vpci) */
+	uint64_t host_irqs, delivered, latched, reasserted, eois, coalesced, spurious;
+	uint64_t msi_signaled; /* KVM_SIGNAL_MSI calls (the user-space hop) */
+	/* INTx cost breakdown: from the monitor asserting the line (irqfd
+	 * write) to seeing the guest's EOI (resample eventfd), in us; this
+	 * covers KVM's injection, the vCPU's wake-up and the guest handler.
+	 * The rest of a round trip is the device's MSI reaching the monitor. */
+	unsigned intx_samples;
+	uint32_t intx_assert_to_eoi_p10_us, intx_assert_to_eoi_p50_us, intx_assert_to_eoi_p90_us;
+	/* MSI fast path: VFIO eventfd -> KVM irqfd, no user-space hop. */
+	bool fast_path;		  /* set up (else every MSI takes the hop) */
+	char fast_path_msg[160];  /* why not, or how */
+	uint64_t fast_attaches;	  /* irqfd attached (guest enabled its MSI) */
+	uint64_t fast_fallback;	  /* host MSIs the fallback thread handed to lib/irq */
+	bool kvm_vfio_group;	  /* KVM_DEV_VFIO_GROUP_ADD done */
+	long long host_vfio_irqs; /* /proc/interrupts vfio-* lines of the device, delta */
+	uint64_t bar_slots;	  /* memslots mapping NSDR BAR pages */
+	uint64_t bar_trapped_bytes;
+	uint64_t dma_faults; /* DMAR/AMD-Vi fault lines for the device in the kernel log */
+	uint64_t dma_fault_addr;
+	int guest_exit; /* value written to the exit port, -1 none */
+	unsigned guest_pass, guest_fail;
+	bool timed_out;
+	uint64_t wall_ns;
+	/* Reclaim. */
+	bool reset_done;
+	char reset_msg[HQIO_ERROR_MSG_MAX];
+	bool host_bars_unchanged;
+	uint32_t host_bar0_before, host_bar0_after;
+	uint32_t guest_bar0;
+	/* What KVM does with the guest's memory types (lib/memtype's model of
+	 * KVM 6.1 for this host's vendor: EPT on Intel, NPT on AMD). */
+	struct hqio_vmm_memtype {
+		const char *model; /* "ept", "npt" or NULL (unknown vendor) */
+		const char *ram_guest, *ram_effective, *bar_guest, *bar_effective;
+		bool ram_coherent, bar_coherent;
+		const char *ram_reason, *bar_reason;
+	} memtype;
+	/* KVM debugfs totals sampled while the VM ran (-1: unavailable). */
+	long long kvm_exits, kvm_io_exits, kvm_mmio_exits, kvm_halt_exits, kvm_irq_injections;
+};
+
+/* Run the guest to its exit (or the timeout); stats are filled as far as
+ * the run got. Returns 0 when the guest ran and exited, -errno with a
+ * sentence otherwise (KVM unusable, device not assignable, ...). */
+int hqio_vmm_run(const struct hqio_vmm_config *cfg, struct hqio_vmm_stats *stats,
+		 struct hqio_error *err);
+
+/* Check that KVM can run this monitor: /dev/kvm opens, the API version is
+ * 12, the in-kernel irqchip, irqfd with resample and KVM_SIGNAL_MSI exist,
+ * and a vCPU in 32-bit protected mode takes a port exit. */
+int hqio_vmm_probe_kvm(const char *kvm_dev, struct hqio_error *err);
+
+/* The test guest built into hqio (NULL, 0 when it was not built). */
+const uint8_t *hqio_vmm_builtin_guest(size_t *len);
+
+#endif
