@@ -10,12 +10,16 @@
  *
  * `--op audio_s --count N`: N simulated seconds of the audio system;
  * `--op mixed_ms --count N`: N simulated ms of the mixed load; untimed,
- * for callgrind (scripts/bench.sh).
+ * for callgrind (scripts/bench.sh); prints a digest of the run (engine
+ * trace hash, event and context-switch counts, a hash of every vCPU's run
+ * time) that an optimization must leave unchanged.
+ * `--mixed`: only the timed mixed load.
  */
 #include "audio.h"
 #include "engine.h"
 #include "hyp.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +148,37 @@ static int mixed_new(struct mixed *m, unsigned n_pcpus, unsigned n_doms)
 	return 0;
 }
 
+/* Everything the decisions determine, to compare runs before and after an
+ * optimization: they must be bit-identical. */
+static void mixed_print_digest(struct mixed *m)
+{
+	uint64_t sw = 0, sched = 0, ticks = 0, idle = 0, run = 0, bursts = 0, wakes = 0;
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a offset basis */
+	hyp_sync(m->h);
+	for (unsigned c = 0; c < hyp_n_pcpus(m->h); c++) {
+		const struct hyp_pcpu_stats *ps = hyp_pcpu_stats(m->h, c);
+		sw += ps->switches;
+		sched += ps->schedules;
+		ticks += ps->ticks;
+		idle += ps->idle_ns;
+	}
+	for (unsigned v = 0; v < hyp_n_vcpus(m->h); v++) {
+		const struct hyp_vcpu_stats *vs = hyp_vcpu_stats(m->h, (int)v);
+		run += vs->run_ns;
+		bursts += vs->bursts_done;
+		wakes += vs->wakes;
+		/* per-vCPU run time and switches, folded in order */
+		h = (h ^ vs->run_ns) * 0x100000001b3ULL;
+		h = (h ^ vs->switches_in) * 0x100000001b3ULL;
+	}
+	printf("mixed_digest trace_hash %016llx events %llu switches %llu schedules %llu "
+	       "ticks %llu idle_ns %llu run_ns %llu bursts %llu wakes %llu vcpu_hash %016llx\n",
+	       (unsigned long long)m->e.trace_hash, (unsigned long long)m->e.executed,
+	       (unsigned long long)sw, (unsigned long long)sched, (unsigned long long)ticks,
+	       (unsigned long long)idle, (unsigned long long)run, (unsigned long long)bursts,
+	       (unsigned long long)wakes, (unsigned long long)h);
+}
+
 static void mixed_free(struct mixed *m)
 {
 	hyp_destroy(m->h);
@@ -167,18 +202,20 @@ int main(int argc, char **argv)
 			if (mixed_new(&m, 64, 512))
 				return 1;
 			sim_run_for(&m.e, n * SIM_NS_PER_MS);
+			mixed_print_digest(&m);
 			mixed_free(&m);
 			return 0;
 		}
 		fprintf(stderr, "bench_audio: unknown op '%s' (audio_s, mixed_ms)\n", argv[2]);
 		return 2;
 	}
-	if (argc != 1) {
-		fprintf(stderr, "usage: bench_audio [--op audio_s|mixed_ms --count N]\n");
+	bool mixed_only = argc == 2 && !strcmp(argv[1], "--mixed");
+	if (argc != 1 && !mixed_only) {
+		fprintf(stderr, "usage: bench_audio [--mixed | --op audio_s|mixed_ms --count N]\n");
 		return 2;
 	}
 	/* 10 simulated minutes of the audio system, per scheduler. */
-	for (int s = 0; s < AUDIO_SCHED_N; s++) {
+	for (int s = 0; s < AUDIO_SCHED_N && !mixed_only; s++) {
 		double t[RUNS];
 		uint64_t events = 0;
 		for (int i = 0; i < RUNS; i++) {

@@ -24,16 +24,18 @@
 #define HYP_TAG_DONE  0x48595003u
 #define HYP_TAG_IRQ   0x48595004u
 
+/* Fields read at every reschedule first, the workload after the
+ * statistics. */
 struct hyp_vcpu {
-	int sid; /* the scheduler's vCPU id */
-	struct hyp_work w;
+	int sid;  /* the scheduler's vCPU id */
+	int pcpu; /* holding this pCPU now, -1 none */
 	bool blocked;
-	uint64_t burst_left; /* ns, or HYP_BURST_FOREVER */
-	int pcpu;	     /* holding this pCPU now, -1 none */
 	bool irq_pending;
-	uint64_t irq_since; /* oldest pending interrupt */
 	bool record_latency;
+	uint64_t burst_left; /* ns, or HYP_BURST_FOREVER */
+	uint64_t irq_since;  /* oldest pending interrupt */
 	struct hyp_vcpu_stats st;
+	struct hyp_work w;
 };
 
 struct hyp_ltimer {
@@ -240,7 +242,7 @@ static void reschedule(struct hyp *h, struct hyp_pcpu *c)
 		sim_cancel(h->eng, c->ev_irq);
 		c->ev_irq = 0;
 	}
-	if (c->cur >= 0) {
+	if (c->cur >= 0 && h->vcpus[c->cur].irq_pending) {
 		h->depth++;
 		deliver_irq(h, c, now);
 		h->depth--;

@@ -81,14 +81,21 @@ void credit_runq_insert(struct hqio_sched *s, unsigned cpu, struct sched_vcpu *v
 		if (eff_pri(v) > eff_pri(runq_elem(it)))
 			break;
 	sl_add_before(&v->runq_elem, it);
-	runq_masks(s, cpu);
+	/* The masks follow the queue head (every change of a queued vCPU's
+	 * priority goes through del/insert or refreshes them): behind the
+	 * head, nothing they say changes. */
+	if (rq->next == &v->runq_elem)
+		runq_masks(s, cpu);
 }
 
 /* Remove a vCPU from the run queue it is on (that of v->pcpu). */
 void credit_runq_del(struct hqio_sched *s, struct sched_vcpu *v)
 {
+	bool head = s->pcpu[v->pcpu].runq.next == &v->runq_elem;
+
 	sl_del_init(&v->runq_elem);
-	runq_masks(s, v->pcpu);
+	if (head)
+		runq_masks(s, v->pcpu);
 }
 
 static void set_idler(struct hqio_sched *s, unsigned cpu, bool idle)

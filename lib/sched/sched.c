@@ -401,6 +401,10 @@ int hqio_sched_next_resched(const struct hqio_sched *s, unsigned from)
 {
 	if (!s)
 		return -1;
+	if (s->cfg.n_pcpus <= 64) { /* one word (bits past n_pcpus are never set) */
+		uint64_t m = from < 64 ? s->resched_mask[0] & (~0ULL << from) : 0;
+		return m ? __builtin_ctzll(m) : -1;
+	}
 	for (unsigned w = from / 64; from < s->cfg.n_pcpus && w < (s->cfg.n_pcpus + 63) / 64; w++) {
 		uint64_t m = s->resched_mask[w];
 		if (w == from / 64)

@@ -79,6 +79,9 @@ struct sched_vcpu {
 	bool awake;   /* caller's wake/sleep state */
 	bool parked;  /* credit: paused by its domain's cap */
 	bool running;
+	/* rt: running/queued at PRI_RT (pending and budget left); next to pri
+	 * because run-queue walks read both (one cache line per vCPU) */
+	bool rt_mode;
 
 	/* credit */
 	int pri; /* credit priority (PRI_BOOST..PRI_OVER) */
@@ -91,7 +94,6 @@ struct sched_vcpu {
 	/* rt (hqio REAL_TIME) */
 	bool realtime;
 	bool rt_pending; /* an interrupt arrived and the vCPU has not blocked since */
-	bool rt_mode;	 /* running/queued at PRI_RT (pending and budget left) */
 	uint64_t rt_budget_ns, rt_period_ns;
 	uint64_t rt_left_ns, rt_period_end_ns;
 	uint64_t rt_stamp_ns;	/* budget accounted up to here while running */
