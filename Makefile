@@ -32,6 +32,7 @@ testbed: deps
 bench: build
 	@BUILD=$(BUILD) scripts/bench.sh
 	@BUILD=$(BUILD) scripts/bench-dvh.sh
+	@bash scripts/bench-monitor.sh   # the monitor vs QEMU in the test bed, 5 boots
 
 install: build
 	@cmake --install $(BUILD)

@@ -21,6 +21,8 @@
  *   timeout=MS  longest wait for one interrupt (default 5000)
  *   fault=no-eoi|no-ack  break the interrupt handler on purpose (negative
  *               controls: the interrupt checks must then fail)
+ *   trace=1     write port 0xE8 before each raise (0) and at the device
+ *               handler's entry (1): hqio run times the INTx steps by them
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -89,6 +91,7 @@ void *memcpy(void *d, const void *s, size_t n)
 
 /* ---- output on the debug port ----------------------------------------- */
 #define DEBUG_PORT 0xE9 /* QEMU -debugcon / Bochs port e9 hack; hqio run prints it */
+#define TRACE_PORT 0xE8 /* trace=1 only; hqio run times it, QEMU ignores it */
 
 static void puts_(const char *s)
 {
@@ -190,6 +193,7 @@ static struct {
 	uint16_t exit_port;
 	uint32_t timeout_ms;
 	bool no_eoi, no_ack;
+	bool trace;
 } opt = {
 	.bar = 0xE0000000, /* inside q35's 32-bit PCI hole (0xC0000000-0xFEBFFFFF) */
 	.irq = IRQ_MSI,
@@ -272,6 +276,8 @@ static void parse_cmdline(const char *c)
 			opt.no_eoi = true;
 		else if (word_is(k, eq, "fault") && word_is(v, c, "no-ack"))
 			opt.no_ack = true;
+		else if (word_is(k, eq, "trace") && num)
+			opt.trace = n != 0;
 		else {
 			say("GUEST WARN unknown option '");
 			for (const char *p = k; p < c; p++)
@@ -543,6 +549,8 @@ void isr_dispatch(struct irq_frame *f)
 {
 	switch (f->vector) {
 	case VEC_DEV: {
+		if (opt.trace)
+			outb(TRACE_PORT, 1);
 		uint32_t st = edu_rd(EDU_IRQ_STATUS);
 		if (!opt.no_ack)
 			edu_wr(EDU_IRQ_ACK, st); /* de-assert (INTx) before the EOI */
@@ -908,6 +916,8 @@ static void bench(void)
 	uint32_t lost = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t before = irq_count;
+		if (opt.trace)
+			outb(TRACE_PORT, 0);
 		uint64_t t = rdtsc();
 		edu_wr(EDU_IRQ_RAISE, 0x10000);
 		if (!wait_irq(before + 1))

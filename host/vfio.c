@@ -864,6 +864,60 @@ static int v_irq_mask(void *ctx, struct hqio_bdf bdf, enum hqio_irq_type type, u
 	return 0;
 }
 
+int hqio_vfio_group_fd(struct hqio_vfio *v, struct hqio_bdf bdf)
+{
+	const struct vdev *d = v ? dev_of(v, bdf) : NULL;
+	int fd = d ? group_fd(v, d->group) : -1;
+	return fd >= 0 ? fd : -ENODEV;
+}
+
+int hqio_vfio_device_fd(struct hqio_vfio *v, struct hqio_bdf bdf)
+{
+	const struct vdev *d = v ? dev_of(v, bdf) : NULL;
+	return d && d->fd >= 0 ? d->fd : -ENODEV;
+}
+
+int hqio_vfio_set_irq_eventfds(struct hqio_vfio *v, struct hqio_bdf bdf, enum hqio_irq_type type,
+			       const int *efds, unsigned count, struct hqio_error *err)
+{
+	char b[HQIO_BDF_STR_MAX];
+	struct vdev *d = v ? dev_of(v, bdf) : NULL;
+	if (!d)
+		return hqio_error_set(err, -ENODEV, "%s was not added to this VFIO container",
+				      bdf_str(bdf, b));
+	if ((unsigned)type >= N_TYPES)
+		return hqio_error_set(err, -EINVAL, "unknown interrupt type %d", (int)type);
+	const struct irq_state *s = &d->irq[type];
+	if (!efds || count == 0 || count > s->count)
+		return hqio_error_set(
+			err, -EINVAL,
+			"%s: %u %s eventfd(s) given, %u vector(s) enabled (enable the "
+			"type first, then swap at most that many)",
+			bdf_str(bdf, b), count, irq_name[type], s->count);
+	for (unsigned i = 0; i < count; i++)
+		if (efds[i] < 0)
+			return hqio_error_set(err, -EBADF, "eventfd %u is not an fd (%d)", i,
+					      efds[i]);
+	size_t sz = sizeof(struct vfio_irq_set) + count * sizeof(int32_t);
+	struct vfio_irq_set *set = calloc(1, sz);
+	if (!set)
+		return hqio_error_set(err, -ENOMEM, "out of memory");
+	set->argsz = (uint32_t)sz;
+	set->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+	set->index = irq_index[type];
+	set->start = 0;
+	set->count = count;
+	for (unsigned i = 0; i < count; i++)
+		((int32_t *)(void *)set->data)[i] = efds[i];
+	int rc = ioctl(d->fd, VFIO_DEVICE_SET_IRQS, set);
+	int e = errno;
+	free(set);
+	if (rc < 0)
+		return hqio_error_set(err, -e, "%s: swapping %u %s trigger(s): %s", bdf_str(bdf, b),
+				      count, irq_name[type], errtext(e));
+	return 0;
+}
+
 int hqio_vfio_dispatch(struct hqio_vfio *v, uint64_t timeout_ns)
 {
 	struct pollfd pfd[HQIO_VFIO_MAX_DEVS * N_TYPES * 4];

@@ -71,6 +71,23 @@ int hqio_vfio_irq_count(struct hqio_vfio *v, struct hqio_bdf bdf, enum hqio_irq_
  * of signals delivered (0 on timeout) or -errno. */
 int hqio_vfio_dispatch(struct hqio_vfio *v, uint64_t timeout_ns);
 
+/* ---- for a monitor that wires the device into KVM ------------------
+ * The fds stay owned by v (valid until hqio_vfio_close); -ENODEV when bdf
+ * was not added. */
+/* The fd of bdf's IOMMU group (/dev/vfio/N), e.g. for KVM's VFIO device
+ * (KVM_DEV_VFIO_GROUP_ADD). */
+int hqio_vfio_group_fd(struct hqio_vfio *v, struct hqio_bdf bdf);
+/* The VFIO device fd of bdf. */
+int hqio_vfio_device_fd(struct hqio_vfio *v, struct hqio_bdf bdf);
+/* Point the triggers of vectors [0, count) of an interrupt type already
+ * enabled through host_ops irq_set at the caller's eventfds (e.g. KVM
+ * irqfds), without disabling the type (VFIO_DEVICE_SET_IRQS on an enabled
+ * block swaps its eventfds). The caller keeps owning efds and keeps them
+ * open while the type is on; hqio_vfio_dispatch no longer sees these
+ * vectors. A later irq_set of the type re-creates the backend's own. */
+int hqio_vfio_set_irq_eventfds(struct hqio_vfio *v, struct hqio_bdf bdf, enum hqio_irq_type type,
+			       const int *efds, unsigned count, struct hqio_error *err);
+
 /* VFIO_DEVICE_RESET with Linux's reset_method narrowed to method ("flr",
  * "pm", ...; NULL: Linux's own order) for the call, then written back. */
 int hqio_vfio_reset(struct hqio_vfio *v, struct hqio_bdf bdf, const char *method,

@@ -20,6 +20,7 @@
 #include "commands.h"
 #include "loader.h"
 #include "pcihost.h"
+#include "vfio.h"
 #include "vmm.h"
 
 /* ---- crafted images ---------------------------------------------------- */
@@ -444,6 +445,22 @@ static void test_cli_usage_errors(void **state)
 	assert_int_equal(run_cli("--bogus", NULL, NULL, NULL), HQIO_EXIT_USAGE);
 	assert_int_equal(run_cli("--guest", "/nonexistent/guest.elf", NULL, NULL), HQIO_EXIT_FAIL);
 	assert_int_equal(run_cli("--guest", "/dev/null", NULL, NULL), HQIO_EXIT_FAIL);
+	assert_int_equal(run_cli("--guest", "x", "--reset-method", "nope"), HQIO_EXIT_USAGE);
+	assert_int_equal(run_cli("--guest", "x", "--fault-inject", "nope"), HQIO_EXIT_USAGE);
+	assert_int_equal(run_cli("--guest", "x", "--reset-method", NULL), HQIO_EXIT_USAGE);
+}
+
+/* The VFIO accessors the monitor uses refuse what they do not hold. */
+static void test_vfio_accessors_refuse(void **state)
+{
+	(void)state;
+	struct hqio_bdf b = { .bus = 1 };
+	struct hqio_error err = { 0 };
+	int fds[1] = { 0 };
+	assert_int_equal(hqio_vfio_group_fd(NULL, b), -ENODEV);
+	assert_int_equal(hqio_vfio_device_fd(NULL, b), -ENODEV);
+	assert_int_equal(hqio_vfio_set_irq_eventfds(NULL, b, HQIO_IRQ_MSI, fds, 1, &err), -ENODEV);
+	assert_non_null(strstr(err.msg, "not added"));
 }
 
 int main(void)
@@ -459,6 +476,7 @@ int main(void)
 		cmocka_unit_test(test_vmm_argument_errors),
 		cmocka_unit_test(test_vmm_no_kvm),
 		cmocka_unit_test(test_cli_usage_errors),
+		cmocka_unit_test(test_vfio_accessors_refuse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,8 @@
 #include "json.h"
 #include "vmm.h"
 
+#include "hqio/reset.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -33,11 +35,18 @@ static const char usage_text[] =
 	"  --cmdline WORDS    extra guest command line (test guest: n=N\n"
 	"                     dmaout=ADDR bench=N timeout=MS, docs/monitor.md)\n"
 	"  --timeout SEC      wall-clock limit of the guest (default 60)\n"
-	"  --no-reset         do not reset the function at reclaim\n"
+	"  --no-reset         no reset at assignment or reclaim (lib/reset skipped)\n"
+	"  --reset-method M   try only lib/reset method M (flr, af_flr, pm, bus,\n"
+	"                     device_specific), usable or not (an experiment; a\n"
+	"                     method that cannot work quarantines the function)\n"
+	"  --fault-inject canary  negative control (edu): at reclaim also arm a\n"
+	"                     canary the reset does not clear, so verification fails\n"
 	"  --msi-hop          guest MSI through the monitor (lib/irq + KVM_SIGNAL_MSI)\n"
 	"                     instead of VFIO eventfd -> KVM irqfd\n"
 	"  --pin              vCPU thread on CPU 0, the monitor's helper threads on\n"
 	"                     CPU 1 (an experiment on interrupt latency)\n"
+	"  --eoi-first        INTx: a host MSI first takes a guest EOI KVM already\n"
+	"                     signaled (an experiment on INTx latency)\n"
 	"  --trap-bars        no BAR memslots: every BAR access exits to the\n"
 	"                     monitor (a control and a cost comparison)\n"
 	"  --quiet            do not print the guest's output\n"
@@ -46,8 +55,13 @@ static const char usage_text[] =
 	"  --extract-guest FILE  write the built-in test guest to FILE\n"
 	"  -h, --help         this text\n"
 	"\n"
-	"exit: 0 the guest passed (exit value 0x10), 1 it failed or the monitor\n"
-	"could not run it (the reason on stderr), 2 usage.\n";
+	"The function is planned, quiesced, reset and verified (lib/reset) before\n"
+	"the guest starts and again at reclaim; when no reset verifies it is\n"
+	"QUARANTINED: it stays bound to vfio-pci, not to be handed back.\n"
+	"\n"
+	"exit: 0 the guest passed (exit value 0x10), 1 it failed, the monitor\n"
+	"could not run it or the function was quarantined (the reason on\n"
+	"stderr), 2 usage.\n";
 
 static int usage_err(const char *fmt, const char *arg)
 {
@@ -191,6 +205,19 @@ static void print_json(const struct hqio_vmm_config *c, const struct hqio_vmm_st
 	json_u64(&j, "intx_assert_to_eoi_p10_us", s->intx_assert_to_eoi_p10_us);
 	json_u64(&j, "intx_assert_to_eoi_p50_us", s->intx_assert_to_eoi_p50_us);
 	json_u64(&j, "intx_assert_to_eoi_p90_us", s->intx_assert_to_eoi_p90_us);
+	json_obj(&j, "intx_steps_us");
+	for (unsigned k = 0; k < 4; k++) {
+		const struct hqio_vmm_intx_step *t = &s->intx_steps[k];
+		if (!t->name)
+			continue;
+		json_obj(&j, t->name);
+		json_u64(&j, "n", t->n);
+		json_u64(&j, "p10", t->p10_us);
+		json_u64(&j, "p50", t->p50_us);
+		json_u64(&j, "p90", t->p90_us);
+		json_obj_end(&j);
+	}
+	json_obj_end(&j);
 	json_u64(&j, "coalesced", s->coalesced);
 	json_u64(&j, "spurious", s->spurious);
 	json_obj_end(&j);
@@ -199,8 +226,14 @@ static void print_json(const struct hqio_vmm_config *c, const struct hqio_vmm_st
 	json_hex(&j, "first_fault_addr", s->dma_fault_addr, 1);
 	json_obj_end(&j);
 	json_obj(&j, "reclaim");
+	json_str(&j, "reset_plan", s->reset_plan[0] ? s->reset_plan : NULL);
+	json_bool(&j, "assign_verified", s->assign_verified);
+	json_str(&j, "assign_detail", s->assign_msg[0] ? s->assign_msg : NULL);
 	json_bool(&j, "reset", s->reset_done);
+	json_str(&j, "reset_used", s->reset_used[0] ? s->reset_used : NULL);
 	json_str(&j, "reset_detail", s->reset_msg[0] ? s->reset_msg : NULL);
+	json_bool(&j, "memory_released", s->memory_released);
+	json_bool(&j, "quarantined", s->quarantined);
 	json_obj_end(&j);
 	const struct hqio_vmm_memtype *mt = &s->memtype;
 	json_obj(&j, "memtype");
@@ -259,6 +292,13 @@ static void print_text(const struct hqio_vmm_config *c, const struct hqio_vmm_st
 		       "(%u samples)\n",
 		       s->intx_assert_to_eoi_p10_us, s->intx_assert_to_eoi_p50_us,
 		       s->intx_assert_to_eoi_p90_us, s->intx_samples);
+	if (s->intx_steps[2].n) {
+		printf("  INTx steps (guest trace=1), p50 us (n):");
+		for (unsigned k = 0; k < 4; k++)
+			printf(" %s %u (%u)", s->intx_steps[k].name, s->intx_steps[k].p50_us,
+			       s->intx_steps[k].n);
+		printf("\n");
+	}
 	printf("  BAR memslots %llu (%llu bytes trapped); DMA faults in the kernel log: %llu\n",
 	       (unsigned long long)s->bar_slots, (unsigned long long)s->bar_trapped_bytes,
 	       (unsigned long long)s->dma_faults);
@@ -269,10 +309,25 @@ static void print_text(const struct hqio_vmm_config *c, const struct hqio_vmm_st
 		       s->memtype.model, s->memtype.ram_guest, s->memtype.ram_effective,
 		       s->memtype.ram_coherent ? "DMA coherent" : "DMA NOT coherent",
 		       s->memtype.bar_guest, s->memtype.bar_effective);
-	if (c->n_assign)
-		printf("  reclaim: reset %s (%s); host BAR0 0x%08x -> 0x%08x (%s)\n",
-		       s->reset_done ? "done" : "NOT done", s->reset_msg, s->host_bar0_before,
+	if (c->n_assign) {
+		printf("  assignment: plan %s; %s\n", s->reset_plan[0] ? s->reset_plan : "-",
+		       s->assign_msg);
+		printf("  reclaim: reset %s (%s); guest RAM %s; host BAR0 0x%08x -> 0x%08x (%s)\n",
+		       s->reset_done ? "done" : "NOT done", s->reset_msg,
+		       s->memory_released ? "released" : "kept mapped", s->host_bar0_before,
 		       s->host_bar0_after, s->host_bars_unchanged ? "unchanged" : "CHANGED");
+	}
+}
+
+static void quarantine_note(const struct hqio_vmm_config *c)
+{
+	char b[HQIO_BDF_STR_MAX];
+	hqio_bdf_format(c->assign[0], b, sizeof(b));
+	fprintf(stderr,
+		"hqio run: %s is QUARANTINED: no verified reset, so its state is unknown; it stays "
+		"bound to vfio-pci and must not be handed back to a host driver or another guest "
+		"(a later run or `hqio vfio reset %s` that verifies a reset lifts it)\n",
+		b, b);
 }
 
 int cmd_run(int argc, char **argv)
@@ -291,7 +346,10 @@ int cmd_run(int argc, char **argv)
 		O_EXTRACT,
 		O_TRAP,
 		O_HOP,
-		O_PIN
+		O_PIN,
+		O_RMETHOD,
+		O_FAULT,
+		O_EOIFIRST
 	};
 	static const struct option lo[] = {
 		{ "assign", required_argument, NULL, O_ASSIGN },
@@ -304,6 +362,9 @@ int cmd_run(int argc, char **argv)
 		{ "trap-bars", no_argument, NULL, O_TRAP },
 		{ "msi-hop", no_argument, NULL, O_HOP },
 		{ "pin", no_argument, NULL, O_PIN },
+		{ "reset-method", required_argument, NULL, O_RMETHOD },
+		{ "fault-inject", required_argument, NULL, O_FAULT },
+		{ "eoi-first", no_argument, NULL, O_EOIFIRST },
 		{ "quiet", no_argument, NULL, O_QUIET },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "probe", no_argument, NULL, O_PROBE },
@@ -364,6 +425,26 @@ int cmd_run(int argc, char **argv)
 			break;
 		case O_PIN:
 			c.pin = true;
+			break;
+		case O_EOIFIRST:
+			c.eoi_first = true;
+			break;
+		case O_RMETHOD: {
+			bool known = false;
+			for (int i = 0; i < HQIO_RM_COUNT; i++)
+				known |= !strcmp(optarg,
+						 hqio_reset_method_name((enum hqio_reset_method)i));
+			if (!known)
+				return usage_err("--reset-method %s: flr, af_flr, pm, bus or "
+						 "device_specific",
+						 optarg);
+			c.reset_method = optarg;
+			break;
+		}
+		case O_FAULT:
+			if (strcmp(optarg, "canary"))
+				return usage_err("--fault-inject %s: only 'canary'", optarg);
+			c.fault_canary = true;
 			break;
 		case O_QUIET:
 			quiet = true;
@@ -438,9 +519,16 @@ int cmd_run(int argc, char **argv)
 		print_json(&c, &s, rc, &err);
 	if (rc) {
 		fprintf(stderr, "hqio run: %s\n", err.msg);
+		if (s.quarantined)
+			quarantine_note(&c);
 		return HQIO_EXIT_FAIL;
 	}
 	if (!json)
 		print_text(&c, &s);
+	if (s.quarantined) {
+		fprintf(stderr, "hqio run: reclaim failed: %s\n", s.reset_msg);
+		quarantine_note(&c);
+		return HQIO_EXIT_FAIL;
+	}
 	return s.guest_exit == HQIO_VMM_GUEST_PASS && !s.timed_out ? HQIO_EXIT_OK : HQIO_EXIT_FAIL;
 }

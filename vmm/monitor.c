@@ -23,11 +23,14 @@
 #include "vmm.h"
 #include "loader.h"
 #include "pcihost.h"
+#include "sysfs.h"
 #include "vfio.h"
 
+#include "hqio/inspect.h"
 #include "hqio/irq.h"
 #include "hqio/memtype.h"
 #include "hqio/pci_regs.h"
+#include "hqio/reset.h"
 #include "hqio/vpci.h"
 
 #include <cpuid.h>
@@ -99,6 +102,10 @@ struct vmm {
 	struct hqio_vpci *vpci;
 	bool irq_up, vpci_up, dma_up;
 	struct hqio_bdf hbdf;
+	/* lib/reset: the plan made at assignment, used again at reclaim. */
+	struct hqio_system sys;
+	struct hqio_reset_plan *plan;
+	bool assigned; /* reset and verified at assignment (or --no-reset) */
 	uint16_t gbdf; /* bus << 8 | dev << 3 | fn as the guest sees it */
 	struct vbar bar[6];
 	uint32_t host_bar0;
@@ -107,8 +114,14 @@ struct vmm {
 	uint64_t t_assert_ns; /* last assertion of the guest's line (0: none pending) */
 	uint32_t *intx_us;    /* assert -> EOI samples */
 	unsigned n_intx_us;
+	/* trace=1 steps (see struct hqio_vmm_intx_step): raise -> host MSI
+	 * read, host MSI read -> assert, assert -> handler entry, handler
+	 * entry -> EOI seen. */
+	uint64_t t_raise_ns, t_host_ns, t_entry_ns;
+	uint32_t *step_us[4];
+	unsigned n_step[4];
 	/* MSI fast path (see "MSI fast path" below). */
-	int group_fd, dev_fd, kvm_vfio_fd;
+	int group_fd, kvm_vfio_fd; /* group_fd: owned by host/vfio.c */
 	unsigned n_fast;
 	int fast_efd[HQIO_VMM_FAST_MAX];
 	bool fast_attached;
@@ -139,10 +152,31 @@ static uint64_t now_ns(void)
 /* Host operations: the VFIO backend with handlers run under the lock   */
 /* ------------------------------------------------------------------ */
 
+static void step_sample(struct vmm *m, unsigned k, uint64_t since_ns)
+{
+	if (!since_ns || !m->step_us[k] || m->n_step[k] >= INTX_SAMPLES_MAX)
+		return;
+	uint64_t us = (now_ns() - since_ns) / 1000;
+	m->step_us[k][m->n_step[k]++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+static void resample_event(struct vmm *m);
+
 static void locked_event(void *arg, struct hqio_bdf bdf, enum hqio_irq_type type, unsigned vec)
 {
 	struct vmm *m = arg;
+	/* --eoi-first (an experiment, docs/monitor.md "INTx cost"): an EOI
+	 * KVM already signaled (it de-asserted the line at the guest's EOI)
+	 * is taken before the new host MSI, so the MSI finds the line low and
+	 * asserts at once instead of being latched until this thread next
+	 * polls the resample eventfd. Same outcome by lib/irq's rule. */
+	if (m->cfg->eoi_first && m->resample_efd >= 0 && m->irq &&
+	    m->irq->mode == HQIO_GUEST_IRQ_INTX)
+		resample_event(m);
 	pthread_mutex_lock(&m->lock);
+	step_sample(m, 0, m->t_raise_ns);
+	m->t_raise_ns = 0;
+	m->t_host_ns = now_ns();
 	if (m->irq_fn)
 		m->irq_fn(m->irq_arg, bdf, type, vec);
 	pthread_mutex_unlock(&m->lock);
@@ -255,6 +289,8 @@ static void guest_set_intx(void *arg, bool level)
 		return; /* KVM de-asserted the resample irqfd's line at the EOI */
 	if (m->in_eoi)
 		m->st->reasserted++;
+	step_sample(m, 1, m->t_host_ns);
+	m->t_host_ns = 0;
 	m->t_assert_ns = now_ns();
 	uint64_t one = 1;
 	if (write(m->intx_efd, &one, sizeof(one)) != (ssize_t)sizeof(one))
@@ -439,6 +475,16 @@ static int handle_io(struct vmm *m)
 		if (port == HQIO_VMM_DEBUG_PORT && out) {
 			m->st->exits.io_debug++;
 			console_byte(m, (char)v);
+		} else if (port == HQIO_VMM_TRACE_PORT && out) {
+			m->st->exits.io_debug++;
+			pthread_mutex_lock(&m->lock);
+			if (v == 0) {
+				m->t_raise_ns = now_ns();
+			} else {
+				step_sample(m, 2, m->t_assert_ns);
+				m->t_entry_ns = now_ns();
+			}
+			pthread_mutex_unlock(&m->lock);
 		} else if (port == HQIO_VMM_EXIT_PORT && out) {
 			m->st->exits.io_exit++;
 			m->st->guest_exit = (int)(v & 0xff);
@@ -532,6 +578,8 @@ static void resample_event(struct vmm *m)
 		m->intx_us[m->n_intx_us++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 	}
 	m->t_assert_ns = 0;
+	step_sample(m, 3, m->t_entry_ns);
+	m->t_entry_ns = 0;
 	m->st->eois += n;
 	m->in_eoi = true;
 	hqio_irq_guest_eoi(m->irq);
@@ -787,40 +835,15 @@ static void memtype_report(struct hqio_vmm_memtype *r)
 
 /*
  * The device's MSI goes from VFIO's eventfd straight into KVM (irqfd on a
- * GSI routed to the guest's message), with no user-space hop. host/vfio.c
- * keeps its group and device fds to itself, so this finds the group fd in
- * /proc/self/fd by its /dev/vfio/N path and opens a second device fd with
- * VFIO_GROUP_GET_DEVICE_FD (VFIO counts opens; drivers/vfio/vfio_main.c).
- * On that fd VFIO_DEVICE_SET_IRQS on the already-enabled MSI block swaps
- * each vector's trigger to our eventfd (vfio_msi_set_block). The eventfds
- * then stay ours: when the guest's MSI is off or changes to something the
- * irqfd cannot express, the irqfd is detached and a fallback thread reads
- * them and hands the events to lib/irq (the hop), so none is lost.
+ * GSI routed to the guest's message), with no user-space hop. The group fd
+ * (for KVM's VFIO device) comes from host/vfio.c (hqio_vfio_group_fd), and
+ * hqio_vfio_set_irq_eventfds points the triggers of the MSI block lib/irq
+ * enabled at our eventfds (VFIO_DEVICE_SET_IRQS on an enabled block swaps
+ * them, vfio_msi_set_block). The eventfds then stay ours: when the guest's
+ * MSI is off or changes to something the irqfd cannot express, the irqfd
+ * is detached and a fallback thread reads them and hands the events to
+ * lib/irq (the hop), so none is lost.
  */
-
-static int find_group_fd(const char *dev_vfio, int group)
-{
-	char want[PATH_MAX], link[PATH_MAX], path[64];
-	snprintf(want, sizeof(want), "%s/%d", dev_vfio ? dev_vfio : HQIO_VFIO_DEV_DIR, group);
-	DIR *d = opendir("/proc/self/fd");
-	if (!d)
-		return -1;
-	int found = -1;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-		ssize_t n = readlink(path, link, sizeof(link) - 1);
-		if (n <= 0)
-			continue;
-		link[n] = 0;
-		if (!strcmp(link, want)) {
-			found = atoi(e->d_name);
-			break;
-		}
-	}
-	closedir(d);
-	return found;
-}
 
 /* Sum of the device's vfio-msi/-intx lines in /proc/interrupts. */
 static long long vfio_irq_count(struct hqio_bdf bdf)
@@ -978,14 +1001,12 @@ static void *fallback_main(void *arg)
 	return NULL;
 }
 
-static int fast_setup(struct vmm *m, int group, char *why, size_t why_len)
+static int fast_setup(struct vmm *m, char *why, size_t why_len)
 {
-	char b[HQIO_BDF_STR_MAX];
-	hqio_bdf_format(m->hbdf, b, sizeof(b));
-	m->group_fd = find_group_fd(m->cfg->dev_vfio, group);
+	m->group_fd = hqio_vfio_group_fd(m->vfio, m->hbdf);
 	if (m->group_fd < 0) {
-		snprintf(why, why_len, "VFIO group %d fd not found in /proc/self/fd", group);
-		return -ENOENT;
+		snprintf(why, why_len, "no VFIO group fd for the device");
+		return m->group_fd;
 	}
 	/* KVM learns about the group (non-coherent DMA, arch hooks). */
 	struct kvm_create_device cd = { .type = KVM_DEV_TYPE_VFIO };
@@ -1003,35 +1024,20 @@ static int fast_setup(struct vmm *m, int group, char *why, size_t why_len)
 			 (int)m->irq->host_type, m->irq->host_count);
 		return -EOPNOTSUPP;
 	}
-	m->dev_fd = ioctl(m->group_fd, VFIO_GROUP_GET_DEVICE_FD, b);
-	if (m->dev_fd < 0) {
-		snprintf(why, why_len, "VFIO_GROUP_GET_DEVICE_FD(%s): %s", b, strerror(errno));
-		return -errno;
-	}
 	m->n_fast = m->irq->host_count;
-	size_t sz = sizeof(struct vfio_irq_set) + m->n_fast * sizeof(int32_t);
-	struct vfio_irq_set *set = calloc(1, sz);
-	if (!set)
-		return -ENOMEM;
 	for (unsigned v = 0; v < m->n_fast; v++) {
 		m->fast_efd[v] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (m->fast_efd[v] < 0) {
-			free(set);
 			snprintf(why, why_len, "eventfd: %s", strerror(errno));
 			return -errno;
 		}
 	}
-	set->argsz = (uint32_t)sz;
-	set->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
-	set->index = VFIO_PCI_MSI_IRQ_INDEX;
-	set->count = m->n_fast;
-	memcpy(set->data, m->fast_efd, m->n_fast * sizeof(int32_t));
-	int rc = ioctl(m->dev_fd, VFIO_DEVICE_SET_IRQS, set);
-	int e = errno;
-	free(set);
-	if (rc < 0) {
-		snprintf(why, why_len, "VFIO_DEVICE_SET_IRQS (MSI triggers): %s", strerror(e));
-		return -e;
+	struct hqio_error e = { 0 };
+	int rc = hqio_vfio_set_irq_eventfds(m->vfio, m->hbdf, HQIO_IRQ_MSI, m->fast_efd, m->n_fast,
+					    &e);
+	if (rc) {
+		snprintf(why, why_len, "%s", e.msg);
+		return rc;
 	}
 	snprintf(why, why_len, "VFIO eventfd -> KVM irqfd, GSI %d.., %u vector(s)%s",
 		 HQIO_VMM_MSI_GSI_BASE, m->n_fast,
@@ -1040,8 +1046,174 @@ static int fast_setup(struct vmm *m, int group, char *why, size_t why_len)
 }
 
 /* ------------------------------------------------------------------ */
-/* The assigned function                                                */
+/* Assignment and reclaim through lib/reset                             */
 /* ------------------------------------------------------------------ */
+
+/*
+ * Known state in both directions (hqio/reset.h): at assignment the plan is
+ * made from sysfs (hqio's planner: methods, idle check, group viability,
+ * refusal) and the function is quiesced, reset and verified before the
+ * guest sees it; at reclaim hqio_reclaim runs its order (guest access
+ * stopped, quiesce, reset, verify, drain window, and only then guest RAM
+ * unmapped from the device's IOMMU domain). Any failure quarantines the
+ * function: it stays bound to vfio-pci, guest RAM stays mapped at reclaim
+ * until the container closes, and the caller says it must not be handed
+ * back. The VFIO backend sets HQIO_HOST_CFG_RESTORED: there only the MSI
+ * address/data canary and device canaries (hooks) count.
+ */
+
+/* Negative control (--fault-inject canary): a device canary in a register
+ * the reset does not clear. edu (QEMU docs/specs/edu.rst) BAR0 0x08 is the
+ * factorial register; QEMU's hw/misc/edu.c registers no reset handler, so
+ * it survives every reset (measured: edu-registers-after-reset). 1 is its
+ * own factorial, so the value stays 1 whether or not edu computed it. */
+#define EDU_VENDOR_ID	0x1234
+#define EDU_DEVICE_ID	0x11e8
+#define EDU_REG_FACT	0x08
+#define EDU_FACT_CANARY 1u
+
+static int stuck_canary_write(void *arg, const struct hqio_host_ops *ops, struct hqio_bdf bdf)
+{
+	(void)arg;
+	uint64_t v = 0;
+	int rc = ops->bar_write(ops->ctx, bdf, 0, EDU_REG_FACT, 4, EDU_FACT_CANARY);
+	if (!rc)
+		rc = ops->bar_read(ops->ctx, bdf, 0, EDU_REG_FACT, 4, &v);
+	return rc ? rc : (uint32_t)v == EDU_FACT_CANARY ? 0 : -EIO;
+}
+
+static int stuck_canary_check(void *arg, const struct hqio_host_ops *ops, struct hqio_bdf bdf,
+			      bool *cleared)
+{
+	(void)arg;
+	uint64_t v = ~0ull;
+	int rc = ops->bar_read(ops->ctx, bdf, 0, EDU_REG_FACT, 4, &v);
+	*cleared = rc == 0 && (uint32_t)v == 0;
+	return rc;
+}
+
+static void methods_text(const struct hqio_reset_plan *p, char *buf, size_t len)
+{
+	buf[0] = 0;
+	for (unsigned i = 0; i < p->n_methods; i++) {
+		size_t u = strlen(buf);
+		snprintf(buf + u, len - u, "%s%s", i ? " " : "",
+			 hqio_reset_method_name(p->methods[i]));
+	}
+	if (!buf[0])
+		snprintf(buf, len, "none");
+}
+
+/* hqio's planner on the host function, from sysfs. */
+static int plan_reset(struct vmm *m, struct hqio_error *err)
+{
+	const struct hqio_vmm_config *c = m->cfg;
+	char dir[PATH_MAX], b[HQIO_BDF_STR_MAX];
+	hqio_bdf_format(m->hbdf, b, sizeof(b));
+	int want = -1;
+	if (c->reset_method) {
+		for (int i = 0; i < HQIO_RM_COUNT; i++)
+			if (!strcmp(c->reset_method,
+				    hqio_reset_method_name((enum hqio_reset_method)i)))
+				want = i;
+		if (want < 0)
+			return hqio_error_set(err, -EINVAL,
+					      "unknown reset method '%s' (device_specific, flr, "
+					      "af_flr, pm, bus)",
+					      c->reset_method);
+	}
+	snprintf(dir, sizeof(dir), "%s/bus/pci/devices", c->sys ? c->sys : HQIO_SYSFS_ROOT);
+	int rc = hqio_sysfs_read(dir, &m->hbdf, 1, &m->sys, err);
+	if (!rc)
+		rc = hqio_system_decode(&m->sys, err);
+	if (rc)
+		return rc;
+	const struct hqio_pci_node *n = hqio_system_find(&m->sys, m->hbdf);
+	if (!n || !n->info)
+		return hqio_error_set(err, -ENOENT, "%s: not decoded from sysfs", b);
+	m->plan = calloc(1, sizeof(*m->plan));
+	if (!m->plan)
+		return hqio_error_set(err, -ENOMEM, "out of memory");
+	struct hqio_plan_input in = { .sys = &m->sys, .node = n, .owner = 1 };
+	if ((rc = hqio_reset_plan(&in, m->plan, err)))
+		return rc;
+	if (want >= 0) {
+		/* An experiment: only this method, whether the planner found it
+		 * usable or not (its refusal for lack of a method is lifted; a
+		 * non-viable group still refuses). */
+		bool no_method =
+			m->plan->refused && m->plan->n_methods == 0 && m->plan->group_viable;
+		if (no_method)
+			m->plan->refused = false;
+		m->plan->methods[0] = (enum hqio_reset_method)want;
+		m->plan->n_methods = 1;
+	}
+	methods_text(m->plan, m->st->reset_plan, sizeof(m->st->reset_plan));
+	if (m->plan->refused)
+		return hqio_error_set(err, -EPERM, "%s: not assignable: %s", b, m->plan->refusal);
+	return 0;
+}
+
+/* Before the guest sees the function: plan, quiesce, reset, verify. */
+static int assign_reset(struct vmm *m, struct hqio_error *err)
+{
+	char b[HQIO_BDF_STR_MAX];
+	hqio_bdf_format(m->hbdf, b, sizeof(b));
+	int rc = plan_reset(m, err);
+	if (rc)
+		return rc; /* nothing done to the function yet */
+	if (m->cfg->no_reset) {
+		snprintf(m->st->assign_msg, sizeof(m->st->assign_msg), "skipped (--no-reset)");
+		m->assigned = true;
+		return 0;
+	}
+	struct hqio_reset_result *res = calloc(1, sizeof(*res));
+	if (!res)
+		return hqio_error_set(err, -ENOMEM, "out of memory");
+	rc = hqio_reset_execute(&m->vops, m->plan, NULL, NULL, res, err);
+	if (rc || res->quarantined) {
+		m->st->quarantined = true;
+		snprintf(m->st->assign_msg, sizeof(m->st->assign_msg), "%s",
+			 res->msg[0] ? res->msg : err->msg);
+		rc = hqio_error_set(err, rc ? rc : -EIO,
+				    "%s quarantined at assignment (%s); the guest was not started",
+				    b, m->st->assign_msg);
+	} else {
+		m->st->assign_verified = true;
+		m->assigned = true;
+		snprintf(m->st->assign_msg, sizeof(m->st->assign_msg),
+			 "%s reset and verified (quiesce %llu ms, reset %llu ms)",
+			 hqio_reset_method_name(res->used),
+			 (unsigned long long)(res->quiesce_ns / NS_PER_MS),
+			 (unsigned long long)(res->reset_ns / NS_PER_MS));
+	}
+	free(res);
+	return rc;
+}
+
+/* hqio_reclaim_ops: the guest's view of the function goes first ... */
+static void reclaim_stop_guest(void *arg, struct hqio_bdf bdf)
+{
+	struct vmm *m = arg;
+	(void)bdf;
+	for (unsigned i = 0; i < 6; i++)
+		unmap_bar(m, i);
+	if (m->vpci_up)
+		hqio_vpci_fini(m->vpci);
+	if (m->irq_up)
+		hqio_irq_fini(m->irq); /* host interrupts off */
+	m->vpci_up = m->irq_up = false;
+}
+
+/* ... and its memory last, once the function can no longer write to it. */
+static void reclaim_release(void *arg, struct hqio_bdf bdf)
+{
+	struct vmm *m = arg;
+	(void)bdf;
+	if (m->dma_up && m->vops.dma_unmap(m->vops.ctx, m->hbdf, 0, m->mem) == 0)
+		m->st->memory_released = true;
+	m->dma_up = false;
+}
 
 static int setup_device(struct vmm *m, struct hqio_error *err)
 {
@@ -1062,6 +1234,8 @@ static int setup_device(struct vmm *m, struct hqio_error *err)
 		return rc;
 	hqio_vfio_host_ops(m->vfio, &m->vops);
 	wrap_ops(m);
+	if ((rc = assign_reset(m, err)))
+		return rc;
 
 	/* Decode the function (as VFIO shows it). */
 	uint8_t *img = calloc(1, HQIO_PCI_CFG_EXP_SIZE);
@@ -1155,10 +1329,12 @@ static int setup_device(struct vmm *m, struct hqio_error *err)
 	if (c->msi_hop) {
 		snprintf(m->st->fast_path_msg, sizeof(m->st->fast_path_msg),
 			 "off (--msi-hop): every MSI through the user-space hop");
-	} else if (fast_setup(m, group, m->st->fast_path_msg, sizeof(m->st->fast_path_msg)) == 0) {
+	} else if (fast_setup(m, m->st->fast_path_msg, sizeof(m->st->fast_path_msg)) == 0) {
 		m->st->fast_path = true;
 	}
 	m->intx_us = calloc(INTX_SAMPLES_MAX, sizeof(uint32_t)); /* NULL: no breakdown */
+	for (unsigned k = 0; k < 4; k++)
+		m->step_us[k] = calloc(INTX_SAMPLES_MAX, sizeof(uint32_t));
 	m->have_dev = true;
 	return 0;
 }
@@ -1167,6 +1343,24 @@ static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 	return x < y ? -1 : x > y;
+}
+
+static void step_breakdown(struct vmm *m)
+{
+	static const char *const names[4] = { "raise_to_host_msi", "host_msi_to_assert",
+					      "assert_to_handler", "handler_to_eoi_seen" };
+	for (unsigned k = 0; k < 4; k++) {
+		struct hqio_vmm_intx_step *o = &m->st->intx_steps[k];
+		unsigned n = m->n_step[k];
+		o->name = names[k];
+		o->n = n;
+		if (!n)
+			continue;
+		qsort(m->step_us[k], n, sizeof(uint32_t), cmp_u32);
+		o->p10_us = m->step_us[k][n / 10];
+		o->p50_us = m->step_us[k][n / 2];
+		o->p90_us = m->step_us[k][(n * 9) / 10];
+	}
 }
 
 static void intx_breakdown(struct vmm *m)
@@ -1188,38 +1382,71 @@ static uint32_t host_bar0_now(struct vmm *m)
 	return v;
 }
 
-/* Reclaim: interrupts off, guest gone from the BARs, DMA unmapped, reset. */
+/* Reclaim in hqio_reclaim's order; a failure quarantines the function. */
 static void reclaim(struct vmm *m)
 {
 	if (!m->vfio)
 		return;
 	if (m->have_dev)
 		m->st->guest_bar0 = (uint32_t)m->bar[0].guest_addr;
-	for (unsigned i = 0; i < 6; i++)
-		unmap_bar(m, i);
-	if (m->vpci_up)
-		hqio_vpci_fini(m->vpci);
-	if (m->irq_up)
-		hqio_irq_fini(m->irq);
-	m->vpci_up = m->irq_up = false;
-	if (m->dma_up)
-		m->vops.dma_unmap(m->vops.ctx, m->hbdf, 0, m->mem);
-	m->dma_up = false;
-	if (!m->have_dev)
+	struct hqio_vmm_stats *st = m->st;
+	if (!m->assigned) {
+		/* Refused or quarantined before the guest could use it. */
+		reclaim_stop_guest(m, m->hbdf);
+		if (!st->quarantined)
+			reclaim_release(m, m->hbdf);
+		if (!st->reset_msg[0])
+			snprintf(st->reset_msg, sizeof(st->reset_msg), "not assigned: %s",
+				 st->quarantined ? "quarantined at assignment" : "set-up failed");
 		return;
-	if (m->cfg->no_reset) {
-		snprintf(m->st->reset_msg, sizeof(m->st->reset_msg), "skipped (--no-reset)");
-	} else {
-		struct hqio_error e = { 0 };
-		if (hqio_vfio_reset(m->vfio, m->hbdf, NULL, &e) == 0) {
-			m->st->reset_done = true;
-			snprintf(m->st->reset_msg, sizeof(m->st->reset_msg), "VFIO_DEVICE_RESET");
-		} else {
-			snprintf(m->st->reset_msg, sizeof(m->st->reset_msg), "%s", e.msg);
-		}
 	}
-	m->st->host_bar0_after = host_bar0_now(m);
-	m->st->host_bars_unchanged = m->st->host_bar0_after == m->st->host_bar0_before;
+	if (m->cfg->no_reset) {
+		reclaim_stop_guest(m, m->hbdf);
+		reclaim_release(m, m->hbdf);
+		snprintf(st->reset_msg, sizeof(st->reset_msg), "skipped (--no-reset)");
+	} else {
+		struct hqio_reset_hooks hooks = { 0 };
+		bool stuck = m->cfg->fault_canary && m->info &&
+			     m->info->vendor_id == EDU_VENDOR_ID &&
+			     m->info->device_id == EDU_DEVICE_ID;
+		if (stuck) {
+			hooks.canary_write = stuck_canary_write;
+			hooks.canary_check = stuck_canary_check;
+		}
+		struct hqio_reclaim_ops rops = { .arg = m,
+						 .stop_guest_access = reclaim_stop_guest,
+						 .release_memory = reclaim_release };
+		struct hqio_reset_result *res = calloc(1, sizeof(*res));
+		struct hqio_error e = { 0 };
+		if (stuck) {
+			/* the canary lives in BAR0: the host's memory decode on */
+			uint32_t cmd = 0;
+			if (m->vops.cfg_read(m->vops.ctx, m->hbdf, HQIO_PCI_COMMAND, 2, &cmd) == 0)
+				m->vops.cfg_write(m->vops.ctx, m->hbdf, HQIO_PCI_COMMAND, 2,
+						  cmd | HQIO_PCI_COMMAND_MEMORY);
+		}
+		int rc = res ? hqio_reclaim(&m->vops, m->plan, stuck ? &hooks : NULL, NULL, &rops,
+					    res, &e)
+			     : hqio_error_set(&e, -ENOMEM, "out of memory");
+		if (rc == 0) {
+			st->reset_done = true;
+			snprintf(st->reset_used, sizeof(st->reset_used), "%s",
+				 hqio_reset_method_name(res->used));
+			snprintf(st->reset_msg, sizeof(st->reset_msg),
+				 "%s reset and verified (quiesce %llu ms, reset %llu ms)",
+				 st->reset_used, (unsigned long long)(res->quiesce_ns / NS_PER_MS),
+				 (unsigned long long)(res->reset_ns / NS_PER_MS));
+		} else {
+			st->quarantined = true;
+			if (m->vpci_up || m->irq_up) /* a failure before the reclaim order ran */
+				reclaim_stop_guest(m, m->hbdf);
+			snprintf(st->reset_msg, sizeof(st->reset_msg), "%s",
+				 e.msg[0] ? e.msg : "reclaim failed");
+		}
+		free(res);
+	}
+	st->host_bar0_after = host_bar0_now(m);
+	st->host_bars_unchanged = st->host_bar0_after == st->host_bar0_before;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1307,14 +1534,13 @@ static void teardown(struct vmm *m)
 	}
 	memtype_report(&m->st->memtype);
 	intx_breakdown(m);
+	step_breakdown(m);
 	m->st->cfg_cf8 = m->host.stats.cfc_accesses;
 	m->st->cfg_ecam = m->host.stats.ecam_accesses;
 	reclaim(m); /* lib/irq's fini disables MSI: our triggers go with it */
 	for (unsigned v = 0; v < HQIO_VMM_FAST_MAX; v++)
 		if (m->fast_efd[v] >= 0)
 			close(m->fast_efd[v]);
-	if (m->dev_fd >= 0)
-		close(m->dev_fd); /* before host/vfio.c closes the last open */
 	if (m->kvm_vfio_fd >= 0)
 		close(m->kvm_vfio_fd);
 	scan_kmsg(m);
@@ -1336,6 +1562,10 @@ static void teardown(struct vmm *m)
 	if (m->ram)
 		munmap(m->ram, m->mem);
 	free(m->intx_us);
+	for (unsigned k = 0; k < 4; k++)
+		free(m->step_us[k]);
+	free(m->plan);
+	hqio_system_free(&m->sys);
 	free(m->vpci);
 	free(m->irq);
 	free(m->info);
@@ -1387,7 +1617,7 @@ int hqio_vmm_run(const struct hqio_vmm_config *c, struct hqio_vmm_stats *st, str
 	m->cfg = c;
 	m->st = st;
 	m->kvm = m->vm = m->vcpu = m->intx_efd = m->resample_efd = m->kmsg = -1;
-	m->group_fd = m->dev_fd = m->kvm_vfio_fd = -1;
+	m->group_fd = m->kvm_vfio_fd = -1;
 	for (unsigned v = 0; v < HQIO_VMM_FAST_MAX; v++)
 		m->fast_efd[v] = -1;
 	pthread_mutex_init(&m->lock, NULL);

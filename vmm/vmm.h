@@ -27,6 +27,7 @@
 #define HQIO_VMM_MEM_MAX      (256ull << 20) /* edu's DMA mask is 28 bits (edu.rst) */
 #define HQIO_VMM_DEBUG_PORT   0xE9
 #define HQIO_VMM_EXIT_PORT    0xF4
+#define HQIO_VMM_TRACE_PORT   0xE8 /* guest trace=1: 0 before a raise, 1 at handler entry */
 #define HQIO_VMM_GUEST_PASS   0x10 /* value the test guest writes when all passed */
 #define HQIO_VMM_INTX_GSI     10   /* the guest's INTx line (IOAPIC pin; < 16: also the PIC) */
 #define HQIO_VMM_MSI_GSI_BASE 24   /* MSI routes above the IOAPIC's 24 pins (testbed.md) */
@@ -45,10 +46,16 @@ struct hqio_vmm_config {
 	FILE *console;		    /* guest debug-port output (NULL: discarded) */
 	const char *kvm_dev;	    /* NULL: /dev/kvm */
 	const char *sys, *dev_vfio; /* NULL: /sys, /dev/vfio */
-	bool no_reset;		    /* skip the reset at reclaim */
-	bool trap_bars;		    /* no BAR memslots: every BAR access exits */
-	bool msi_hop;		    /* guest MSI through the user-space hop, not irqfd */
-	bool pin;		    /* vCPU thread on CPU 0, helper threads on CPU 1 */
+	bool no_reset;		    /* skip the resets at assignment and reclaim */
+	/* Experiments and negative controls of assignment/reclaim: */
+	const char *reset_method; /* try only this lib/reset method ("bus", "pm", ...),
+				     usable or not (NULL: the plan's order) */
+	bool fault_canary;	  /* at reclaim, also arm a device canary in a register
+				     the reset is known not to clear (edu only) */
+	bool trap_bars;		  /* no BAR memslots: every BAR access exits */
+	bool msi_hop;		  /* guest MSI through the user-space hop, not irqfd */
+	bool pin;		  /* vCPU thread on CPU 0, helper threads on CPU 1 */
+	bool eoi_first;		  /* INTx: take an EOI KVM already signaled before a new host MSI */
 };
 
 /* Exit reasons the monitor sees (in-kernel exits are in KVM's debugfs). */
@@ -70,6 +77,14 @@ struct hqio_vmm_stats {
 	 * The rest of a round trip is the device's MSI reaching the monitor. */
 	unsigned intx_samples;
 	uint32_t intx_assert_to_eoi_p10_us, intx_assert_to_eoi_p50_us, intx_assert_to_eoi_p90_us;
+	/* With the guest's trace=1 (a port write before each raise and at
+	 * handler entry; the writes are exits themselves): the INTx round
+	 * trip split on the host clock, p50 in us, and samples. */
+	struct hqio_vmm_intx_step {
+		const char *name;
+		unsigned n;
+		uint32_t p10_us, p50_us, p90_us;
+	} intx_steps[4];
 	/* MSI fast path: VFIO eventfd -> KVM irqfd, no user-space hop. */
 	bool fast_path;		  /* set up (else every MSI takes the hop) */
 	char fast_path_msg[160];  /* why not, or how */
@@ -85,9 +100,17 @@ struct hqio_vmm_stats {
 	unsigned guest_pass, guest_fail;
 	bool timed_out;
 	uint64_t wall_ns;
-	/* Reclaim. */
-	bool reset_done;
+	/* Assignment and reclaim through lib/reset (plan, quiesce, reset,
+	 * verify; hqio_reclaim's order at the end). */
+	char reset_plan[96];  /* planned methods, in order ("bus", ...) */
+	bool assign_verified; /* reset and verified before the guest ran */
+	char assign_msg[HQIO_ERROR_MSG_MAX];
+	bool reset_done;     /* reclaim: reset and verified */
+	char reset_used[16]; /* the method that worked at reclaim */
 	char reset_msg[HQIO_ERROR_MSG_MAX];
+	bool memory_released; /* guest RAM unmapped from the device's IOMMU domain */
+	bool quarantined;     /* no verified reset: the device stays with vfio-pci,
+				 not to be handed back (hqio/reset.h) */
 	bool host_bars_unchanged;
 	uint32_t host_bar0_before, host_bar0_after;
 	uint32_t guest_bar0;

@@ -36,6 +36,13 @@ hqio run --assign "$B" --guest builtin --irq intx --cmdline "n=1 bench=$N" --tim
 brkpin=$(grep '^  INTx: line assert' intx-pin.log | sed 's/^  //')
 intxpin=$(p50 intx-pin.log irq-roundtrip-intx)
 hqio run --assign "$B" --guest builtin --irq msi --cmdline "n=1 bench=$N" --timeout 150 --trap-bars >trap.log 2>&1
+# INTx with the guest's trace port: the round trip split on the host clock
+# (the two trace writes are port exits themselves, so this run is slower).
+hqio run --assign "$B" --guest builtin --irq intx --cmdline "n=1 bench=$N trace=1" --timeout 150 >intx-trace.log 2>&1
+steps=$(grep '^  INTx steps' intx-trace.log | sed 's/^  INTx steps (guest trace=1), //')
+# Experiment: a pending EOI taken before each new host MSI.
+hqio run --assign "$B" --guest builtin --irq intx --cmdline "n=1 bench=$N" --timeout 150 --eoi-first >intx-first.log 2>&1
+intxfirst=$(p50 intx-first.log irq-roundtrip-intx)
 hqio vfio release "$B" >/dev/null 2>&1
 
 direct=$(p50 msi.log bar-read)
@@ -56,7 +63,7 @@ else
 	tb_fail $G/cfg-read "no config timings"
 fi
 if [ -n "$msi" ] && [ -n "$intx" ]; then
-	tb_pass $G/irq-roundtrip "MSI irqfd p50 $msi, MSI hop p50 $hop (hop/irqfd $(ratio "$hop" "$msi")x), INTx (from host MSI, resample) p50 $intx TSC: INTx/MSI $(ratio "$intx" "$msi")x; monitor: $brk; with --pin: INTx p50 $intxpin, $brkpin [$(line msi.log irq-roundtrip-msi)] [hop $(line hop.log irq-roundtrip-msi)] [$(line intx.log irq-roundtrip-intx)]"
+	tb_pass $G/irq-roundtrip "MSI irqfd p50 $msi, MSI hop p50 $hop (hop/irqfd $(ratio "$hop" "$msi")x), INTx (from host MSI, resample) p50 $intx TSC: INTx/MSI $(ratio "$intx" "$msi")x; monitor: $brk; with --pin: INTx p50 $intxpin, $brkpin; traced steps: ${steps:-none}; with --eoi-first: INTx p50 ${intxfirst:-none} [$(line msi.log irq-roundtrip-msi)] [hop $(line hop.log irq-roundtrip-msi)] [$(line intx.log irq-roundtrip-intx)]"
 else
 	tb_fail $G/irq-roundtrip "no interrupt timings: $(tail -n 1 msi.log) / $(tail -n 1 intx.log)"
 fi

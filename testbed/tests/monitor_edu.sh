@@ -78,10 +78,16 @@ counters() {
 	else
 		tb_fail $G/$1-bar-zero-exits "trapped BAR MMIO exits $trapped, memslots $slots"
 	fi
-	if [ "$(jget "$_j" host_bars_unchanged)" = true ] && [ "$(jget "$_j" reset)" = true ]; then
-		tb_pass $G/$1-reclaim "reset ($(jget "$_j" reset_detail)); host BAR0 $(jget "$_j" host_bar0_before) unchanged (guest had it at $(jget "$_j" guest_bar0))"
+	if [ "$(jget "$_j" assign_verified)" = true ]; then
+		tb_pass $G/$1-assign-verified "lib/reset plan '$(jget "$_j" reset_plan)'; before the guest: $(jget "$_j" assign_detail)"
 	else
-		tb_fail $G/$1-reclaim "reset $(jget "$_j" reset) ($(jget "$_j" reset_detail)); host BAR0 $(jget "$_j" host_bar0_before) -> $(jget "$_j" host_bar0_after)"
+		tb_fail $G/$1-assign-verified "plan '$(jget "$_j" reset_plan)': $(jget "$_j" assign_detail)"
+	fi
+	if [ "$(jget "$_j" host_bars_unchanged)" = true ] && [ "$(jget "$_j" reset)" = true ] &&
+		[ "$(jget "$_j" memory_released)" = true ] && [ "$(jget "$_j" quarantined)" = false ]; then
+		tb_pass $G/$1-reclaim "hqio_reclaim: $(jget "$_j" reset_detail), then guest RAM released; host BAR0 $(jget "$_j" host_bar0_before) unchanged (guest had it at $(jget "$_j" guest_bar0))"
+	else
+		tb_fail $G/$1-reclaim "reset $(jget "$_j" reset) ($(jget "$_j" reset_detail)); memory released $(jget "$_j" memory_released), quarantined $(jget "$_j" quarantined); host BAR0 $(jget "$_j" host_bar0_before) -> $(jget "$_j" host_bar0_after)"
 	fi
 }
 
@@ -186,5 +192,42 @@ if [ "$cfg_before" = "$cfg_after" ]; then
 else
 	tb_fail $G/host-config-unchanged "before $cfg_before after $cfg_after"
 fi
-for f in msi hop intx noeoi trapped again; do cp "$f.log" "/tmp/$G-$f.log" 2>/dev/null; done
+# Quarantine (negative controls of assignment and reclaim through lib/reset):
+# the device must end bound to vfio-pci with a clear message, never
+# half-assigned, and a later verified reset lifts it.
+drv_of() { basename "$(readlink "/sys/bus/pci/devices/$1/driver")" 2>/dev/null; }
+tb_check $G/rebind "$B to vfio-pci again" -- hqio vfio bind "$B"
+# 1. A method that cannot work (edu has no PM capability): quarantined at
+# assignment, the guest never starts.
+hqio run --assign "$B" --guest builtin --reset-method pm --timeout 60 --json >qpm.json 2>qpm.log
+rc=$?
+if [ $rc -eq 1 ] && [ "$(jget qpm.json quarantined)" = true ] &&
+	[ "$(jget qpm.json assign_verified)" = false ] && ! grep -q '^GUEST' qpm.log &&
+	grep -q 'QUARANTINED' qpm.log && [ "$(drv_of "$B")" = vfio-pci ]; then
+	tb_pass $G/control-quarantine-assign "--reset-method pm: exit 1, guest not started, still bound to $(drv_of "$B"): $(grep -m1 'quarantined at assignment' qpm.log)"
+else
+	tb_fail $G/control-quarantine-assign "exit $rc, quarantined $(jget qpm.json quarantined), driver $(drv_of "$B"): $(tail -n 2 qpm.log | tr '\n' ' ')"
+fi
+# 2. Verification that fails (a canary in edu's factorial register, which
+# no reset clears): the guest ran and passed, reclaim quarantines, guest
+# RAM is not released.
+hqio run --assign "$B" --guest builtin --cmdline "n=3" --fault-inject canary --timeout 60 \
+	--json >qcan.json 2>qcan.log
+rc=$?
+if [ $rc -eq 1 ] && [ "$(jget qcan.json exit_value)" = 16 ] && [ "$(jget qcan.json quarantined)" = true ] &&
+	[ "$(jget qcan.json reset)" = false ] && [ "$(jget qcan.json memory_released)" = false ] &&
+	grep -q 'QUARANTINED' qcan.log && [ "$(drv_of "$B")" = vfio-pci ]; then
+	tb_pass $G/control-quarantine-verify "--fault-inject canary: guest passed, exit 1, guest RAM kept mapped, still bound to $(drv_of "$B"): $(jget qcan.json reset_detail)"
+else
+	tb_fail $G/control-quarantine-verify "exit $rc, guest exit $(jget qcan.json exit_value), quarantined $(jget qcan.json quarantined), reset $(jget qcan.json reset), released $(jget qcan.json memory_released): $(jget qcan.json reset_detail)"
+fi
+# 3. A normal run afterwards verifies a reset at assignment again.
+run lifted msi "n=5"
+if [ "$(jget lifted.json assign_verified)" = true ] && [ "$(jget lifted.json reset)" = true ]; then
+	tb_pass $G/quarantine-lifted "after the quarantine: $(jget lifted.json assign_detail); reclaim $(jget lifted.json reset_detail)"
+else
+	tb_fail $G/quarantine-lifted "assign $(jget lifted.json assign_detail); reclaim $(jget lifted.json reset_detail)"
+fi
+tb_check $G/release-after-controls "$B released" -- hqio vfio release "$B"
+for f in msi hop intx noeoi trapped again qpm qcan lifted; do cp "$f.log" "/tmp/$G-$f.log" 2>/dev/null; done
 tb_end $G
