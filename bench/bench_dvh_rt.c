@@ -11,27 +11,14 @@
 #include "devices/devices.h"
 #include "hqio/dvh.h"
 #include "hqio/vpci.h"
+#include "bench_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define RUNS 7
 #define OPS  200000
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 static volatile uint64_t sink;
 
@@ -39,16 +26,15 @@ static double bar_reads(struct hqio_vpci *v, uint64_t off)
 {
 	double t[RUNS];
 	for (int r = 0; r < RUNS; r++) {
-		double t0 = now_s();
+		double t0 = bench_now_s();
 		for (unsigned i = 0; i < OPS; i++) {
 			uint64_t x = 0;
 			hqio_vpci_bar_read(v, 0, off, 4, &x);
 			sink += x;
 		}
-		t[r] = (now_s() - t0) * 1e9 / OPS;
+		t[r] = (bench_now_s() - t0) * 1e9 / OPS;
 	}
-	qsort(t, RUNS, sizeof(t[0]), cmp);
-	return t[RUNS / 2];
+	return bench_median(t, RUNS);
 }
 
 static int setup(struct sim_platform **pp, struct hqio_vpci *v, bool dvh_off)
@@ -58,14 +44,7 @@ static int setup(struct sim_platform **pp, struct hqio_vpci *v, bool dvh_off)
 	if (!p || sim_build_reference_ex(p, &ref))
 		return -1;
 	static struct hqio_host_ops ops;
-	sim_host_ops(p, &ops);
-	struct hqio_bdf b = sim_fn_bdf(ref.gpu);
-	sim_cfg_write(p, b, HQIO_PCI_BASE_ADDRESS_0, 4, 0xc0000000u);
-	sim_cfg_write(p, b, HQIO_PCI_COMMAND, 2, HQIO_PCI_COMMAND_MEMORY);
-	struct hqio_vpci_config c = {
-		.ops = &ops, .host_bdf = b, .guest_bdf = b, .dvh_off = dvh_off
-	};
-	if (hqio_vpci_init(v, &c, NULL))
+	if (bench_vpci_init(p, ref.gpu, &ops, v, dvh_off))
 		return -1;
 	hqio_vpci_write(v, HQIO_PCI_BASE_ADDRESS_0, 4, 0x12000000u);
 	hqio_vpci_write(v, HQIO_PCI_COMMAND, 2, HQIO_PCI_COMMAND_MEMORY);
@@ -102,16 +81,15 @@ int main(void)
 	}
 	double t[RUNS];
 	for (int r = 0; r < RUNS; r++) {
-		double t0 = now_s();
+		double t0 = bench_now_s();
 		for (unsigned i = 0; i < OPS; i++) {
 			uint32_t x = 0;
 			hqio_dvh_hostbridge_read(&hb, SIM_GPU_HB_TOLUD, 2, &x);
 			sink += x;
 		}
-		t[r] = (now_s() - t0) * 1e9 / OPS;
+		t[r] = (bench_now_s() - t0) * 1e9 / OPS;
 	}
-	qsort(t, RUNS, sizeof(t[0]), cmp);
-	printf("  virtual host bridge read      %8.1f\n", t[RUNS / 2]);
+	printf("  virtual host bridge read      %8.1f\n", bench_median(t, RUNS));
 	hqio_vpci_fini(on);
 	hqio_vpci_fini(off);
 	free(on);

@@ -14,27 +14,14 @@
 #include "sim.h"
 #include "devices/devices.h"
 #include "hqio/vpci.h"
+#include "bench_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define RUNS 7
 #define OPS  200000
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 enum op { RD, WR };
 
@@ -45,7 +32,7 @@ static double run(struct hqio_vpci *v, enum op op, uint16_t off, unsigned size, 
 {
 	double t[RUNS];
 	for (int r = 0; r < RUNS; r++) {
-		double t0 = now_s();
+		double t0 = bench_now_s();
 		for (unsigned i = 0; i < OPS; i++) {
 			if (op == RD) {
 				uint32_t x;
@@ -55,10 +42,9 @@ static double run(struct hqio_vpci *v, enum op op, uint16_t off, unsigned size, 
 				hqio_vpci_write(v, off, size, (i & 1) ? b : a);
 			}
 		}
-		t[r] = (now_s() - t0) * 1e9 / OPS;
+		t[r] = (bench_now_s() - t0) * 1e9 / OPS;
 	}
-	qsort(t, RUNS, sizeof(t[0]), cmp);
-	return t[RUNS / 2];
+	return bench_median(t, RUNS);
 }
 
 int main(int argc, char **argv)
@@ -80,13 +66,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct hqio_host_ops ops;
-	sim_host_ops(p, &ops);
-	struct hqio_bdf bdf = sim_fn_bdf(ref.nvme);
-	sim_cfg_write(p, bdf, HQIO_PCI_BASE_ADDRESS_0, 4, 0xc0000000u);
-	sim_cfg_write(p, bdf, HQIO_PCI_COMMAND, 2, HQIO_PCI_COMMAND_MEMORY);
 	struct hqio_vpci *v = calloc(1, sizeof(*v));
-	struct hqio_vpci_config c = { .ops = &ops, .host_bdf = bdf, .guest_bdf = bdf };
-	if (!v || hqio_vpci_init(v, &c, NULL)) {
+	if (!v || bench_vpci_init(p, ref.nvme, &ops, v, false)) {
 		fprintf(stderr, "bench_vpci: hqio_vpci_init failed\n");
 		return 1;
 	}

@@ -10,31 +10,26 @@ handling (exit 2 for usage errors; never a signal). docs/dvh-runtime.md.
 usage: check_dvh_rt_cli.py PATH-TO-HQIO
 """
 import json
-import subprocess
+import os
 import sys
 
-failures = []
-checks = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hqio_check import Checks, hqio_arg, not_signalled  # noqa: E402
 
-
-def check(cond, what):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(what)
+ck = Checks()
+check = ck.check
+failures = ck.failures
 
 
 def run(hqio, *args):
-    p = subprocess.run([hqio, "dvh", *args], capture_output=True, text=True, timeout=30)
-    check(p.returncode >= 0, f"dvh {' '.join(args)}: killed by signal {-p.returncode}")
-    return p
+    return ck.run([hqio, "dvh", *args], timeout=30, ok=not_signalled,
+                  what=lambda rc: f"dvh {' '.join(args)}: killed by signal {-rc}")
 
 
 def main():
-    if len(sys.argv) != 2:
-        print(__doc__, file=sys.stderr)
+    hqio = hqio_arg(__doc__)
+    if hqio is None:
         return 2
-    hqio = sys.argv[1]
 
     p = run(hqio, "quirks", "--json")
     check(p.returncode == 0, "quirks --json exit")
@@ -76,10 +71,8 @@ def main():
     p = run(hqio, "--help")
     check(p.returncode == 0 and "usage:" in p.stdout, "--help")
 
-    print(f"check_dvh_rt_cli: {checks} checks, {len(failures)} failures")
-    for f in failures:
-        print("FAIL:", f)
-    return 1 if failures else 0
+    return ck.finish(f"check_dvh_rt_cli: {ck.count} checks, {len(failures)} failures",
+                     summary_first=True)
 
 
 if __name__ == "__main__":

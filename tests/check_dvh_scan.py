@@ -13,26 +13,20 @@ usage: check_dvh_scan.py PATH-TO-HQIO
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 
-failures = []
-checks = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hqio_check import Checks, cli_status, hqio_arg  # noqa: E402
 
-
-def check(cond, what):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(what)
+ck = Checks()
+check = ck.check
+failures = ck.failures
 
 
 def run(hqio, *args, cwd=None):
-    p = subprocess.run([hqio, "dvh-scan", *args], capture_output=True, text=True, timeout=120,
-                       cwd=cwd)
-    check(p.returncode in (0, 1, 2), f"dvh-scan {' '.join(args)}: exit {p.returncode}")
-    return p
+    return ck.run([hqio, "dvh-scan", *args], timeout=120, cwd=cwd, ok=cli_status,
+                  what=lambda rc: f"dvh-scan {' '.join(args)}: exit {rc}")
 
 
 HOLEY = """/* A NIC driver written for this test. */
@@ -156,10 +150,7 @@ def main():
         p = run(hqio, "--help")
         check(p.returncode == 0 and "usage: hqio dvh-scan" in p.stdout, "--help")
 
-    print(f"{checks} checks, {len(failures)} failures")
-    for f in failures:
-        print("FAIL:", f)
-    return 1 if failures else 0
+    return ck.finish(f"{ck.count} checks, {len(failures)} failures", summary_first=True)
 
 
 if __name__ == "__main__":

@@ -16,27 +16,21 @@ usage: check_memtype_cli.py PATH-TO-HQIO
 """
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
-failures = []
-checks = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hqio_check import Checks, cli_status, hqio_arg  # noqa: E402
 
-
-def check(cond, what):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(what)
+ck = Checks()
+check = ck.check
+failures = ck.failures
 
 
 def run(hqio, *args, stdin=None, binary=False):
-    p = subprocess.run([hqio, "memtype", *args], capture_output=True, timeout=60,
-                       input=stdin if binary or stdin is None else stdin.encode())
-    check(p.returncode in (0, 1, 2), "hqio memtype %s: exit %d (a signal?)" %
-          (" ".join(args), p.returncode))
-    return p
+    return ck.run([hqio, "memtype", *args], timeout=60, text=False,
+                  input=stdin if binary or stdin is None else stdin.encode(), ok=cli_status,
+                  what=lambda rc: "hqio memtype %s: exit %d (a signal?)" % (" ".join(args), rc))
 
 
 def batch(hqio, lines, want_rc=None, raw=None):
@@ -382,10 +376,7 @@ def main():
     for t in (test_effective, test_shadow, test_pat_index, test_mtrr_lookup, test_ept_npt,
               test_malformed, test_args):
         t(hqio)
-    for f in failures:
-        print("FAIL:", f)
-    print("%d checks, %d failures" % (checks, len(failures)))
-    return 1 if failures else 0
+    return ck.finish("%d checks, %d failures" % (ck.count, len(failures)))
 
 
 if __name__ == "__main__":

@@ -16,23 +16,17 @@ import subprocess
 import sys
 import tempfile
 
-failures = []
-checks = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hqio_check import Checks, cli_status, hqio_arg  # noqa: E402
 
-
-def check(cond, what):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(what)
+ck = Checks()
+check = ck.check
+failures = ck.failures
 
 
 def run(hqio, *args, stdin=None):
-    p = subprocess.run([hqio, "reset", *args], capture_output=True, text=True, timeout=60,
-                       input=stdin)
-    check(p.returncode in (0, 1, 2), "hqio reset %s: exit %d (a signal?)" %
-          (" ".join(args), p.returncode))
-    return p
+    return ck.run([hqio, "reset", *args], timeout=60, input=stdin, ok=cli_status,
+                  what=lambda rc: "hqio reset %s: exit %d (a signal?)" % (" ".join(args), rc))
 
 
 def plan_of(hqio, dev, *extra, rc=0):
@@ -219,10 +213,8 @@ def main():
     p = subprocess.run([hqio, "--help"], capture_output=True, text=True, timeout=60)
     check("reset" in p.stdout, "hqio --help lists reset")
 
-    for f in failures:
-        print("FAIL:", f)
-    print("check_reset_cli: %d passed, %d failed" % (checks - len(failures), len(failures)))
-    return 1 if failures else 0
+    return ck.finish("check_reset_cli: %d passed, %d failed" %
+                     (ck.count - len(failures), len(failures)))
 
 
 if __name__ == "__main__":

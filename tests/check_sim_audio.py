@@ -8,11 +8,15 @@ columns, and usage errors (exit 2) for bad flags.
 Usage: check_sim_audio.py path/to/hqio
 """
 import json
-import subprocess
+import os
 import sys
 
-fails = []
-n = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hqio_check import Checks  # noqa: E402
+
+ck = Checks()
+check = ck.check
+fails = ck.failures
 
 FIELDS = ("underruns_per_s", "dom0_share", "guest_share", "idle_share",
           "context_switches_per_s", "latency_p50_ns", "latency_p99_ns", "latency_max_ns",
@@ -20,15 +24,8 @@ FIELDS = ("underruns_per_s", "dom0_share", "guest_share", "idle_share",
           "weight_dom0", "seed", "simulated_ns", "trace_hash", "scheduler")
 
 
-def check(cond, what):
-    global n
-    n += 1
-    if not cond:
-        fails.append(what)
-
-
 def run(args):
-    return subprocess.run(args, capture_output=True, text=True, timeout=300)
+    return ck.run(args, timeout=300)
 
 
 def audio_json(hqio, *args):
@@ -117,10 +114,7 @@ def main():
         r = run([hqio, "sim", "audio"] + bad)
         check(r.returncode == 2 and r.stderr.strip() and "Traceback" not in r.stderr,
               "usage error for %s (exit %d)" % (bad, r.returncode))
-    for f in fails:
-        print("FAIL:", f)
-    print("check_sim_audio: %d passed, %d failed" % (n - len(fails), len(fails)))
-    return 1 if fails else 0
+    return ck.finish("check_sim_audio: %d passed, %d failed" % (ck.count - len(fails), len(fails)))
 
 
 if __name__ == "__main__":

@@ -7,22 +7,19 @@ errors (exit 2).
 Usage: check_sim_reclaim.py path/to/hqio
 """
 import json
-import subprocess
+import os
 import sys
 
-fails = []
-n = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hqio_check import Checks  # noqa: E402
 
-
-def check(cond, what):
-    global n
-    n += 1
-    if not cond:
-        fails.append(what)
+ck = Checks()
+check = ck.check
+fails = ck.failures
 
 
 def run(args):
-    return subprocess.run(args, capture_output=True, text=True, timeout=120)
+    return ck.run(args, timeout=120)
 
 
 def main():
@@ -54,10 +51,8 @@ def main():
     for bad in (["--runs", "x"], ["--runs", "-5"], ["--bogus"], ["extra"]):
         r = run([hqio, "sim", "reclaim"] + bad)
         check(r.returncode == 2 and r.stderr.strip(), "usage error for %s" % bad)
-    for f in fails:
-        print("FAIL:", f)
-    print("check_sim_reclaim: %d passed, %d failed" % (n - len(fails), len(fails)))
-    return 1 if fails else 0
+    return ck.finish("check_sim_reclaim: %d passed, %d failed" %
+                     (ck.count - len(fails), len(fails)))
 
 
 if __name__ == "__main__":

@@ -6,24 +6,20 @@ decodes without error and shows the capabilities its model promises
 Usage: check_sim_topo.py path/to/hqio
 """
 import json
-import subprocess
+import os
 import sys
 
-failures = []
-checks = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hqio_check import Checks  # noqa: E402
 
-
-def check(cond, what):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(what)
+ck = Checks()
+check = ck.check
+failures = ck.failures
 
 
 def main():
     hqio = sys.argv[1]
-    out = subprocess.run([hqio, "sim", "topo", "--json"], capture_output=True, text=True,
-                         timeout=60)
+    out = ck.run([hqio, "sim", "topo", "--json"], timeout=60)
     check(out.returncode == 0, "exit code %d: %s" % (out.returncode, out.stderr.strip()))
     doc = json.loads(out.stdout)
     check(doc["source"] == "sim", "source is sim")
@@ -81,11 +77,8 @@ def main():
         check(d["msi"] is not None and d["interrupts"]["intx"] == "A", "edu: MSI and INTx")
         check(d["bdf"] == "0000:00:10.0", "edu on the root bus at 00:10.0")
 
-    for f in failures:
-        print("FAIL:", f)
-    print("check_sim_topo: %d devices, %d passed, %d failed" % (len(devs), checks - len(failures),
-                                                              len(failures)))
-    return 1 if failures else 0
+    return ck.finish("check_sim_topo: %d devices, %d passed, %d failed" %
+                     (len(devs), ck.count - len(failures), len(failures)))
 
 
 if __name__ == "__main__":

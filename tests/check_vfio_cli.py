@@ -14,21 +14,17 @@ import subprocess
 import sys
 import tempfile
 
-failures = []
-checks = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hqio_check import Checks, hqio_arg, not_signalled  # noqa: E402
 
-
-def check(cond, what):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(what)
+ck = Checks()
+check = ck.check
+failures = ck.failures
 
 
 def run(hqio, *args):
-    p = subprocess.run([hqio, "vfio", *args], capture_output=True, text=True, timeout=60)
-    check(p.returncode >= 0, f"vfio {' '.join(args)}: killed by signal {-p.returncode}")
-    return p
+    return ck.run([hqio, "vfio", *args], timeout=60, ok=not_signalled,
+                  what=lambda rc: f"vfio {' '.join(args)}: killed by signal {-rc}")
 
 
 def fake_tree(root):
@@ -117,12 +113,8 @@ def main():
             check(p.returncode == 1 and "permission denied" in p.stdout,
                   f"edu-test as nobody: {p.returncode} {p.stdout!r} {p.stderr!r}")
     if failures:
-        for f in failures:
-            print("FAIL:", f)
-        print(f"check_vfio_cli: {len(failures)} of {checks} checks failed")
-        return 1
-    print(f"check_vfio_cli: {checks} checks passed")
-    return 0
+        return ck.finish(f"check_vfio_cli: {len(failures)} of {ck.count} checks failed")
+    return ck.finish(f"check_vfio_cli: {ck.count} checks passed")
 
 
 if __name__ == "__main__":

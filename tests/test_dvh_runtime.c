@@ -24,6 +24,7 @@
 #include "devices/devices.h"
 #include "hqio/dvh.h"
 #include "hqio/vpci.h"
+#include "vpci_fixture.h"
 
 #define MEM (8ULL << 20)
 
@@ -71,44 +72,6 @@ static void inject_msi(void *arg, uint64_t addr, uint32_t data)
 	(void)data;
 }
 
-static void set_intx(void *arg, bool level)
-{
-	(void)arg;
-	(void)level;
-}
-
-/* Host firmware: every BAR of f gets a host address, decode on. */
-static void host_firmware(struct rig *r, struct sim_fn *f, uint64_t mem)
-{
-	struct hqio_bdf b = sim_fn_bdf(f);
-	uint64_t io = 0x2000 + 0x1000 * (mem >> 28 & 0xf);
-	uint32_t cmd = 0;
-	for (unsigned i = 0; i < 6; i++) {
-		uint64_t sz = f->bar_size[i];
-		if (!sz)
-			continue;
-		uint32_t reg = sim_fn_cfg_get(f, (uint16_t)(0x10 + 4 * i), 4);
-		if (reg & HQIO_PCI_BASE_ADDRESS_SPACE_IO) {
-			io = (io + sz - 1) & ~(sz - 1);
-			sim_cfg_write(r->p, b, (uint16_t)(0x10 + 4 * i), 4, (uint32_t)io);
-			io += sz;
-			cmd |= HQIO_PCI_COMMAND_IO;
-			continue;
-		}
-		mem = (mem + sz - 1) & ~(sz - 1);
-		sim_cfg_write(r->p, b, (uint16_t)(0x10 + 4 * i), 4, (uint32_t)mem);
-		if ((reg & HQIO_PCI_BASE_ADDRESS_MEM_TYPE_MASK) ==
-		    HQIO_PCI_BASE_ADDRESS_MEM_TYPE_64) {
-			sim_cfg_write(r->p, b, (uint16_t)(0x14 + 4 * i), 4, (uint32_t)(mem >> 32));
-			i++;
-		}
-		mem += sz;
-		cmd |= HQIO_PCI_COMMAND_MEMORY;
-	}
-	uint32_t c = sim_fn_cfg_get(f, HQIO_PCI_COMMAND, 2);
-	sim_cfg_write(r->p, b, HQIO_PCI_COMMAND, 2, c | cmd);
-}
-
 static struct rig *rig_new(void)
 {
 	struct rig *r = calloc(1, sizeof(*r));
@@ -125,23 +88,10 @@ static struct fnrig *rig_add(struct rig *r, struct sim_fn *f, const struct fn_op
 	assert_true(r->n < 2);
 	struct fnrig *x = &r->fn[r->n];
 	x->f = f;
-	host_firmware(r, f, 0xc0000000ULL + 0x10000000ULL * r->n);
+	uint64_t mem = 0xc0000000ULL + 0x10000000ULL * r->n;
+	vpci_fixture_host_firmware(r->p, f, mem, 0x2000 + 0x1000 * (mem >> 28 & 0xf), 0);
 	if (o->irq) {
-		struct hqio_irq_config c = {
-			.ops = &r->ops,
-			.bdf = sim_fn_bdf(f),
-			.guest = { .arg = r, .inject_msi = inject_msi, .set_intx = set_intx },
-			.intx_disable_supported = true,
-			.host_page_size = 4096,
-			.storm_window_ns = SIM_NS_PER_MS,
-			.storm_max = 1000,
-		};
-		struct hqio_pci_info *info = malloc(sizeof(*info));
-		assert_non_null(info);
-		assert_true(hqio_pci_decode(f->b.cfg, f->cfg_size, NULL, info, NULL) >= 0);
-		hqio_irq_config_from_info(&c, info);
-		free(info);
-		assert_int_equal(hqio_irq_init(&x->irq, &c, NULL), 0);
+		vpci_fixture_irq_init(&x->irq, &r->ops, f, r, inject_msi);
 		x->has_irq = true;
 	}
 	struct hqio_vpci_config c = {

@@ -175,6 +175,16 @@ static void drv_run(struct drv *d, uint64_t end)
 		}
 }
 
+/* d drives s from time 0 to end with busy vCPUs a and b (b < 0: a alone). */
+static void drv_busy(struct drv *d, struct hqio_sched *s, uint64_t end, int a, int b)
+{
+	drv_init(d, s);
+	drv_add(d, a, 0, 0, 0);
+	if (b >= 0)
+		drv_add(d, b, 0, 0, 0);
+	drv_run(d, end);
+}
+
 static struct hqio_vcpu_state st(struct hqio_sched *s, int v)
 {
 	struct hqio_vcpu_state x;
@@ -193,12 +203,9 @@ static void test_credit2009_two_busy_vcpus_share_a_pcpu_equally(void **state)
 {
 	(void)state;
 	struct hqio_sched *s = mk(HQIO_SCHED_CREDIT_2009, 1, 0);
-	struct drv d;
-	drv_init(&d, s);
 	int a = vadd(s, 1, 0, 0), b = vadd(s, 2, 0, 0);
-	drv_add(&d, a, 0, 0, 0);
-	drv_add(&d, b, 0, 0, 0);
-	drv_run(&d, 3 * SEC);
+	struct drv d;
+	drv_busy(&d, s, 3 * SEC, a, b);
 	assert_true(share(s, a, 3 * SEC) > 0.45 && share(s, a, 3 * SEC) < 0.55);
 	assert_int_equal(st(s, a).run_ns + st(s, b).run_ns, 3 * SEC);
 	hqio_sched_destroy(s);
@@ -208,12 +215,9 @@ static void test_credit2009_two_busy_vcpus_share_a_pcpu_equally(void **state)
 static void weights_1_16(enum hqio_sched_policy p)
 {
 	struct hqio_sched *s = mk(p, 1, 0);
-	struct drv d;
-	drv_init(&d, s);
 	int light = vadd(s, 1, 16, 0), heavy = vadd(s, 0, 256, 0);
-	drv_add(&d, light, 0, 0, 0);
-	drv_add(&d, heavy, 0, 0, 0);
-	drv_run(&d, 20 * SEC);
+	struct drv d;
+	drv_busy(&d, s, 20 * SEC, light, heavy);
 	double sh = share(s, light, 20 * SEC);
 	print_message("%s: light share %.4f (1/17 = %.4f)\n", hqio_sched_policy_name(p), sh,
 		      1.0 / 17);
@@ -240,12 +244,9 @@ static void test_over_after_spending_credits(void **state)
 {
 	(void)state;
 	struct hqio_sched *s = mk(HQIO_SCHED_CREDIT_2009, 1, 0);
-	struct drv d;
-	drv_init(&d, s);
 	int a = vadd(s, 1, 0, 0), b = vadd(s, 2, 0, 0);
-	drv_add(&d, a, 0, 0, 0);
-	drv_add(&d, b, 0, 0, 0);
-	drv_run(&d, 60 * MS + 1);
+	struct drv d;
+	drv_busy(&d, s, 60 * MS + 1, a, b);
 	/* a ran 0-30 ms (3 ticks, -300, +300 at 30 ms: 0); b ran 30-60 ms
 	 * (-300), then accounting at 60 ms gave each 150. */
 	assert_int_equal(st(s, a).credit, 150);
@@ -259,12 +260,9 @@ static void test_boost_on_wake_only_when_under(void **state)
 {
 	(void)state;
 	struct hqio_sched *s = mk(HQIO_SCHED_CREDIT_2009, 1, 0);
-	struct drv d;
-	drv_init(&d, s);
 	int a = vadd(s, 1, 0, 0), b = vadd(s, 2, 0, 0);
-	drv_add(&d, a, 0, 0, 0);
-	drv_add(&d, b, 0, 0, 0);
-	drv_run(&d, 60 * MS + 1); /* b is OVER, a UNDER (previous test) */
+	struct drv d;
+	drv_busy(&d, s, 60 * MS + 1, a, b); /* b is OVER, a UNDER (previous test) */
 	uint64_t now = d.now;
 	hqio_sched_sleep(s, a, now);
 	hqio_sched_sleep(s, b, now);
@@ -379,12 +377,9 @@ static void test_wake_preempts_only_lower_priority(void **state)
 {
 	(void)state;
 	struct hqio_sched *s = mk(HQIO_SCHED_CREDIT_2009, 1, 0);
-	struct drv d;
-	drv_init(&d, s);
 	int a = vadd(s, 1, 0, 0), b = vadd(s, 2, 0, 0), c = vadd(s, 3, 0, 0);
-	drv_add(&d, a, 0, 0, 0);
-	drv_add(&d, b, 0, 0, 0);
-	drv_run(&d, 60 * MS + 1); /* a UNDER, b OVER */
+	struct drv d;
+	drv_busy(&d, s, 60 * MS + 1, a, b); /* a UNDER, b OVER */
 	uint64_t now = d.now;
 	hqio_sched_sleep(s, a, now);
 	assert_int_equal(hqio_sched_schedule(s, 0, now).vcpu, b);
@@ -470,13 +465,11 @@ static void test_cap_limits_a_busy_domain(void **state)
 {
 	(void)state;
 	struct hqio_sched *s = mk(HQIO_SCHED_CREDIT_2009, 1, 0);
-	struct drv d;
-	drv_init(&d, s);
 	struct hqio_vcpu_params p = { .domain = 1, .cap = 25 };
 	int a = hqio_sched_add_vcpu(s, &p);
 	assert_true(a >= 0);
-	drv_add(&d, a, 0, 0, 0);
-	drv_run(&d, 10 * SEC);
+	struct drv d;
+	drv_busy(&d, s, 10 * SEC, a, -1);
 	double sh = share(s, a, 10 * SEC);
 	print_message("cap 25%%: share %.3f\n", sh);
 	assert_true(sh < 0.35);
@@ -680,12 +673,9 @@ static void test_rt_irq_lifts_a_queued_vcpu_to_the_head(void **state)
 	/* g is runnable but queued behind dom0 as OVER; its interrupt moves it
 	 * to the head at PRI_RT and preempts dom0. */
 	struct hqio_sched *s = mk_rt(HQIO_SCHED_CREDIT_2009);
-	struct drv d;
-	drv_init(&d, s);
 	int dom0 = vadd(s, 0, 256, 0), g = rt_vcpu(s, 1);
-	drv_add(&d, dom0, 0, 0, 0);
-	drv_add(&d, g, 0, 0, 0);
-	drv_run(&d, 60 * MS + 1); /* dom0 UNDER and running, g OVER and queued */
+	struct drv d;
+	drv_busy(&d, s, 60 * MS + 1, dom0, g); /* dom0 UNDER and running, g OVER and queued */
 	assert_int_equal(hqio_sched_current(s, 0), dom0);
 	assert_int_equal(st(s, g).prio, HQIO_PRIO_OVER);
 	hqio_sched_irq(s, g, d.now);
@@ -777,11 +767,9 @@ static void test_rtds_deadline_preempts_on_wake(void **state)
 static void rtds_share(bool extratime, double lo, double hi)
 {
 	struct hqio_sched *s = mk(HQIO_SCHED_RTDS, 1, 0);
-	struct drv d;
-	drv_init(&d, s);
 	int a = rtds_vcpu(s, 1, 0, 0, extratime); /* defaults: 4 ms / 10 ms */
-	drv_add(&d, a, 0, 0, 0);
-	drv_run(&d, 1 * SEC);
+	struct drv d;
+	drv_busy(&d, s, 1 * SEC, a, -1);
 	double sh = share(s, a, 1 * SEC);
 	print_message("rtds extratime %d: share %.3f\n", extratime, sh);
 	assert_true(sh >= lo && sh <= hi);
@@ -806,13 +794,10 @@ static void test_rtds_budgeted_work_before_extratime(void **state)
 	/* a: 2/10 ms with extratime, b: 6/10 ms without: b gets its 60 %
 	 * although a has the earlier deadline as an extra-time vCPU. */
 	struct hqio_sched *s = mk(HQIO_SCHED_RTDS, 1, 0);
-	struct drv d;
-	drv_init(&d, s);
 	int a = rtds_vcpu(s, 1, 10 * MS, 2 * MS, true);
 	int b = rtds_vcpu(s, 2, 20 * MS, 12 * MS, false);
-	drv_add(&d, a, 0, 0, 0);
-	drv_add(&d, b, 0, 0, 0);
-	drv_run(&d, 1 * SEC);
+	struct drv d;
+	drv_busy(&d, s, 1 * SEC, a, b);
 	double sa = share(s, a, 1 * SEC), sb = share(s, b, 1 * SEC);
 	print_message("rtds: a %.3f b %.3f\n", sa, sb);
 	assert_true(sb > 0.599 && sb < 0.601);

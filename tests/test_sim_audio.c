@@ -216,15 +216,6 @@ static void test_hyp_irq_wakes_a_blocked_vcpu_and_runs_its_handler(void **state)
 	sim_engine_free(&e);
 }
 
-static uint64_t once_done(void *arg, struct hyp *h, int v, uint64_t now)
-{
-	(void)arg;
-	(void)h;
-	(void)v;
-	(void)now;
-	return 0;
-}
-
 static void test_hyp_irq_on_a_running_vcpu_extends_its_burst(void **state)
 {
 	(void)state;
@@ -232,7 +223,7 @@ static void test_hyp_irq_on_a_running_vcpu_extends_its_burst(void **state)
 	sim_engine_init(&e, 6);
 	struct hyp *h = new_hyp(&e, HQIO_SCHED_CREDIT_2009, 1);
 	struct irq_rec r = { .cost = 300 * SIM_NS_PER_US };
-	struct hyp_work w = { .burst_done = once_done, .irq = rec_irq, .arg = &r };
+	struct hyp_work w = { .burst_done = block_done, .irq = rec_irq, .arg = &r };
 	struct hqio_vcpu_params vp = { .domain = 1 };
 	struct io_ctx c = { .e = &e, .h = h };
 	c.v = hyp_add_vcpu(h, &vp, &w, true);
@@ -386,16 +377,33 @@ static void short_params(struct audio_params *p, enum audio_sched s)
 	p->trace_fill = true;
 }
 
+/* short_params on credit with dom0 idle; with stall_ns, the player stalls
+ * that long 5 s into the run. */
+static void dom0_idle_params(struct audio_params *p, uint64_t stall_ns)
+{
+	short_params(p, AUDIO_SCHED_CREDIT);
+	p->dom0_idle = true;
+	if (stall_ns) {
+		p->stall_after_ns = 5 * SIM_NS_PER_S;
+		p->stall_ns = stall_ns;
+	}
+}
+
+/* A run that must succeed. */
+static void run_ok(const struct audio_params *p, struct audio_result *r)
+{
+	char err[200];
+	assert_int_equal(audio_run(p, r, err, sizeof(err)), 0);
+}
+
 /* The guest always runs in time (dom0 idle): no xrun, no silent period. */
 static void test_audio_no_underrun_when_guest_runs_in_time(void **state)
 {
 	(void)state;
 	struct audio_params p;
 	struct audio_result r;
-	char err[200];
-	short_params(&p, AUDIO_SCHED_CREDIT);
-	p.dom0_idle = true;
-	assert_int_equal(audio_run(&p, &r, err, sizeof(err)), 0);
+	dom0_idle_params(&p, 0);
+	run_ok(&p, &r);
 	assert_int_equal(r.xruns, 0);
 	assert_int_equal(r.silent_periods, 0);
 	assert_int_equal(r.dma_errors, 0);
@@ -416,12 +424,8 @@ static void test_audio_underrun_exactly_when_device_catches_app(void **state)
 	(void)state;
 	struct audio_params p;
 	struct audio_result r;
-	char err[200];
-	short_params(&p, AUDIO_SCHED_CREDIT);
-	p.dom0_idle = true;
-	p.stall_after_ns = 5 * SIM_NS_PER_S;
-	p.stall_ns = 800 * SIM_NS_PER_MS; /* buffer 499 ms + one period in hand */
-	assert_int_equal(audio_run(&p, &r, err, sizeof(err)), 0);
+	dom0_idle_params(&p, 800 * SIM_NS_PER_MS); /* buffer 499 ms + one period in hand */
+	run_ok(&p, &r);
 	assert_int_equal(r.xruns, 1);
 	assert_int_equal(r.n_xrun_at, 1);
 	assert_true(r.silent_periods >= 1);
@@ -450,13 +454,9 @@ static void test_audio_stall_shorter_than_buffer_is_absorbed(void **state)
 	(void)state;
 	struct audio_params p;
 	struct audio_result r;
-	char err[200];
-	short_params(&p, AUDIO_SCHED_CREDIT);
-	p.dom0_idle = true;
+	dom0_idle_params(&p, 350 * SIM_NS_PER_MS);
 	p.decode_jitter = 0;
-	p.stall_after_ns = 5 * SIM_NS_PER_S;
-	p.stall_ns = 350 * SIM_NS_PER_MS;
-	assert_int_equal(audio_run(&p, &r, err, sizeof(err)), 0);
+	run_ok(&p, &r);
 	assert_int_equal(r.xruns, 0);
 	assert_int_equal(r.silent_periods, 0);
 	audio_result_free(&r);
@@ -469,12 +469,8 @@ static void test_audio_restarts_after_xrun(void **state)
 	(void)state;
 	struct audio_params p;
 	struct audio_result r;
-	char err[200];
-	short_params(&p, AUDIO_SCHED_CREDIT);
-	p.dom0_idle = true;
-	p.stall_after_ns = 5 * SIM_NS_PER_S;
-	p.stall_ns = 2 * SIM_NS_PER_S;
-	assert_int_equal(audio_run(&p, &r, err, sizeof(err)), 0);
+	dom0_idle_params(&p, 2 * SIM_NS_PER_S);
+	run_ok(&p, &r);
 	assert_int_equal(r.xruns, 1);
 	/* The last samples show a full ring again, long after the stall. */
 	assert_true(r.n_fill > 10);
@@ -500,14 +496,13 @@ static void test_audio_same_seed_same_run_other_seed_other_trace(void **state)
 	(void)state;
 	struct audio_params p;
 	struct audio_result a, b, c;
-	char err[200];
 	short_params(&p, AUDIO_SCHED_CREDIT);
 	p.trace_fill = false;
 	p.keep_latencies = true;
-	assert_int_equal(audio_run(&p, &a, err, sizeof(err)), 0);
-	assert_int_equal(audio_run(&p, &b, err, sizeof(err)), 0);
+	run_ok(&p, &a);
+	run_ok(&p, &b);
 	p.seed = 2;
-	assert_int_equal(audio_run(&p, &c, err, sizeof(err)), 0);
+	run_ok(&p, &c);
 	assert_true(a.trace_hash == b.trace_hash);
 	assert_int_equal(a.events, b.events);
 	assert_int_equal(a.xruns, b.xruns);
@@ -527,10 +522,9 @@ static void test_audio_shares_add_up(void **state)
 	for (int s = 0; s < AUDIO_SCHED_N; s++) {
 		struct audio_params p;
 		struct audio_result r;
-		char err[200];
 		short_params(&p, (enum audio_sched)s);
 		p.trace_fill = false;
-		assert_int_equal(audio_run(&p, &r, err, sizeof(err)), 0);
+		run_ok(&p, &r);
 		double sum = r.dom0_share + r.guest_share + r.idle_share;
 		assert_true(sum > 0.999999 && sum < 1.000001);
 		assert_true(r.guest_share > 0.01);

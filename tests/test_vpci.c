@@ -29,6 +29,7 @@
 #include "hqio/inspect.h"
 #include "hqio/reset.h"
 #include "hqio/vpci.h"
+#include "vpci_fixture.h"
 
 #define MS  SIM_NS_PER_MS
 #define MEM (8ULL << 20)
@@ -89,46 +90,6 @@ static void inject_msi(void *arg, uint64_t addr, uint32_t data)
 	r->n_msi++;
 }
 
-static void set_intx(void *arg, bool level)
-{
-	(void)arg;
-	(void)level;
-}
-
-/* Host firmware: every BAR gets a host address, decode on. */
-static void host_firmware(struct rig *r, struct sim_fn *f)
-{
-	struct hqio_bdf b = sim_fn_bdf(f);
-	uint64_t mem = 0xc0000000ULL, io = 0x2000;
-	uint32_t cmd = 0;
-	for (unsigned i = 0; i < 6; i++) {
-		uint64_t sz = f->bar_size[i];
-		if (!sz)
-			continue;
-		uint32_t reg = sim_fn_cfg_get(f, (uint16_t)(0x10 + 4 * i), 4);
-		if (reg & HQIO_PCI_BASE_ADDRESS_SPACE_IO) {
-			io = (io + sz - 1) & ~(sz - 1);
-			sim_cfg_write(r->p, b, (uint16_t)(0x10 + 4 * i), 4, (uint32_t)io);
-			io += sz;
-			cmd |= HQIO_PCI_COMMAND_IO;
-			continue;
-		}
-		mem = (mem + sz - 1) & ~(sz - 1);
-		sim_cfg_write(r->p, b, (uint16_t)(0x10 + 4 * i), 4, (uint32_t)mem);
-		if ((reg & HQIO_PCI_BASE_ADDRESS_MEM_TYPE_MASK) ==
-		    HQIO_PCI_BASE_ADDRESS_MEM_TYPE_64) {
-			sim_cfg_write(r->p, b, (uint16_t)(0x14 + 4 * i), 4, (uint32_t)(mem >> 32));
-			i++;
-		}
-		mem += sz;
-		cmd |= HQIO_PCI_COMMAND_MEMORY;
-	}
-	if (f->bar_size[6])
-		sim_cfg_write(r->p, b, HQIO_PCI_ROM_ADDRESS, 4, 0xfe000000u);
-	uint32_t c = sim_fn_cfg_get(f, HQIO_PCI_COMMAND, 2);
-	sim_cfg_write(r->p, b, HQIO_PCI_COMMAND, 2, c | cmd);
-}
-
 static int owner_all(void *arg, struct hqio_bdf bdf)
 {
 	(void)arg;
@@ -154,23 +115,7 @@ static void make_plan(struct rig *r)
 
 static void irq_setup(struct rig *r)
 {
-	struct sim_fn *f = r->f;
-	struct hqio_irq_config c = {
-		.ops = &r->ops,
-		.bdf = sim_fn_bdf(f),
-		.guest = { .arg = r, .inject_msi = inject_msi, .set_intx = set_intx },
-		.intx_disable_supported = true,
-		.host_page_size = 4096,
-		.storm_window_ns = MS,
-		.storm_max = 1000,
-	};
-	/* the physical capabilities, from the decoder */
-	struct hqio_pci_info *info = malloc(sizeof(*info));
-	assert_non_null(info);
-	assert_true(hqio_pci_decode(f->b.cfg, f->cfg_size, NULL, info, NULL) >= 0);
-	hqio_irq_config_from_info(&c, info);
-	free(info);
-	assert_int_equal(hqio_irq_init(&r->irq, &c, NULL), 0);
+	vpci_fixture_irq_init(&r->irq, &r->ops, r->f, r, inject_msi);
 }
 
 static void snapshot(struct rig *r)
@@ -207,7 +152,7 @@ static struct rig *rig_new(struct sim_fn *(*pick)(struct sim_reference *), const
 	sim_host_ops(r->p, &r->ops);
 	r->f = pick(&r->ref);
 	assert_non_null(r->f);
-	host_firmware(r, r->f);
+	vpci_fixture_host_firmware(r->p, r->f, 0xc0000000ULL, 0x2000, 0xfe000000u);
 	if (o->plan)
 		make_plan(r);
 	if (o->irq)

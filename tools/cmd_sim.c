@@ -3,6 +3,7 @@
  * reference machine exactly as `hqio inspect` prints a real one (same
  * decoder, same assessment, same output), so the two compare side by side.
  */
+#include "cli_args.h"
 #include "commands.h"
 #include "inspect_out.h"
 
@@ -81,16 +82,12 @@ static int topo(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return HQIO_EXIT_OK;
 		default:
-			fprintf(stderr,
-				"hqio sim topo: unknown option '%s' (see 'hqio sim --help')\n",
-				argv[optind - 1]);
-			return HQIO_EXIT_USAGE;
+			return cli_bad_option("hqio sim topo", "unknown option", argv[optind - 1],
+					      "hqio sim --help");
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "hqio sim topo: unexpected argument '%s'\n", argv[optind]);
-		return HQIO_EXIT_USAGE;
-	}
+	if (optind < argc)
+		return cli_unexpected("hqio sim topo", argv[optind]);
 	struct sim_platform *p = sim_platform_new(seed, 64ULL << 20);
 	struct hqio_system sys = { 0 };
 	int rc = p ? sim_build_reference(p) : -1;
@@ -153,16 +150,12 @@ static int reclaim(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return HQIO_EXIT_OK;
 		default:
-			fprintf(stderr,
-				"hqio sim reclaim: unknown option '%s' (see 'hqio sim --help')\n",
-				argv[optind - 1]);
-			return HQIO_EXIT_USAGE;
+			return cli_bad_option("hqio sim reclaim", "unknown option",
+					      argv[optind - 1], "hqio sim --help");
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "hqio sim reclaim: unexpected argument '%s'\n", argv[optind]);
-		return HQIO_EXIT_USAGE;
-	}
+	if (optind < argc)
+		return cli_unexpected("hqio sim reclaim", argv[optind]);
 	struct sim_reclaim_stats *st = calloc(1, sizeof(*st));
 	char msg[200] = "";
 	if (!st)

@@ -3,6 +3,7 @@
  * docs/audio.md): one run, the reference table, sweeps, and the series the
  * plots of docs/audio.md are drawn from (--trace, --cdf).
  */
+#include "cli_args.h"
 #include "commands.h"
 
 #include "audio.h"
@@ -496,18 +497,12 @@ int cmd_sim_audio(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return HQIO_EXIT_OK;
 		default:
-			fprintf(stderr,
-				"hqio sim audio: unknown option or missing value '%s' (see 'hqio "
-				"sim "
-				"audio --help')\n",
-				argv[optind - 1]);
-			return HQIO_EXIT_USAGE;
+			return cli_bad_option("hqio sim audio", "unknown option or missing value",
+					      argv[optind - 1], "hqio sim audio --help");
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "hqio sim audio: unexpected argument '%s'\n", argv[optind]);
-		return HQIO_EXIT_USAGE;
-	}
+	if (optind < argc)
+		return cli_unexpected("hqio sim audio", argv[optind]);
 	if (do_table + (do_sweep >= 0) + trace + cdf > 1) {
 		fprintf(stderr, "hqio sim audio: --table, --sweep, --trace and --cdf exclude each "
 				"other\n");

@@ -592,33 +592,23 @@ void credit_get_state(const struct hqio_sched *s, int id, struct hqio_vcpu_state
 	}
 }
 
+/* Both versions run the same hooks: the policy in the configuration selects
+ * the rules where they differ. */
+#define CREDIT_HOOKS                                                                               \
+	.init = credit_init, .fini = credit_fini, .add_vcpu = credit_add_vcpu,                     \
+	.remove_vcpu = credit_remove_vcpu, .wake = credit_wake, .sleep = credit_sleep,             \
+	.tick = credit_tick, .do_schedule = credit_schedule, .irq_hint = credit_irq_hint,          \
+	.get_state = credit_get_state
+
 const struct hqio_sched_ops credit2009_ops = {
 	.name = "credit-2009",
 	.source = "Xen 3.4.0 xen/common/sched_credit.c (fcaf4a2871); same rules as 3.3",
-	.init = credit_init,
-	.fini = credit_fini,
-	.add_vcpu = credit_add_vcpu,
-	.remove_vcpu = credit_remove_vcpu,
-	.wake = credit_wake,
-	.sleep = credit_sleep,
-	.tick = credit_tick,
-	.do_schedule = credit_schedule,
-	.irq_hint = credit_irq_hint,
-	.get_state = credit_get_state,
+	CREDIT_HOOKS,
 };
 
 const struct hqio_sched_ops credit42_ops = {
 	.name = "credit-4.2",
 	.source = "Xen RELEASE-4.2.0 xen/common/sched_credit.c: burn 78c9b2a64b (4.0), halving "
 		  "c92d5f4e0f (4.1), ratelimit 64908a0466 (4.2)",
-	.init = credit_init,
-	.fini = credit_fini,
-	.add_vcpu = credit_add_vcpu,
-	.remove_vcpu = credit_remove_vcpu,
-	.wake = credit_wake,
-	.sleep = credit_sleep,
-	.tick = credit_tick,
-	.do_schedule = credit_schedule,
-	.irq_hint = credit_irq_hint,
-	.get_state = credit_get_state,
+	CREDIT_HOOKS,
 };

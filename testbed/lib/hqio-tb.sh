@@ -21,6 +21,17 @@ tb_check() {
 		tb_fail "$_c" "$_d: '$*' exited $_r: $(printf '%s\n' "$_o" | tail -n 1)"
 	fi
 }
+# tb_find_dev VENDOR DEVICE root|port   print the BDF of a function with
+# these IDs on the root bus (root) or behind a bridge (port); exit 1: none
+tb_find_dev() {
+	for _fd in /sys/bus/pci/devices/*; do
+		[ "$(cat "$_fd/vendor")" = "$1" ] && [ "$(cat "$_fd/device")" = "$2" ] || continue
+		_fp=$(basename "$(dirname "$(readlink -f "$_fd")")")
+		case $_fp in pci*) _fw=root ;; *) _fw=port ;; esac
+		[ "$_fw" = "$3" ] && { basename "$_fd"; return 0; }
+	done
+	return 1
+}
 # tb_end GROUP   last line of a group
 tb_end() { echo "HQIO-TB END $1"; }
 # tb_data GROUP/NAME FILE   copy FILE to the host: gzip + base64 between

@@ -7,18 +7,6 @@
 . /lib/hqio-tb.sh
 G=vfio_edu
 
-# find_dev VENDOR DEVICE root|port: the BDF of such a function on the root
-# bus (root) or behind a bridge (port).
-find_dev() {
-	for d in /sys/bus/pci/devices/*; do
-		[ "$(cat "$d/vendor")" = "$1" ] && [ "$(cat "$d/device")" = "$2" ] || continue
-		parent=$(basename "$(dirname "$(readlink -f "$d")")")
-		case $parent in pci*) where=root ;; *) where=port ;; esac
-		[ "$where" = "$3" ] && { basename "$d"; return 0; }
-	done
-	return 1
-}
-
 # run_checks NAME CMD...: the command's PASS/FAIL lines as this group's
 # lines; a failing command that printed no FAIL line gets one.
 run_checks() {
@@ -32,7 +20,7 @@ run_checks() {
 	fi
 }
 
-B=$(find_dev 0x1234 0x11e8 port) || { tb_fail $G/find "no edu behind a root port"; tb_end $G; exit 0; }
+B=$(tb_find_dev 0x1234 0x11e8 port) || { tb_fail $G/find "no edu behind a root port"; tb_end $G; exit 0; }
 
 # Before bind: a clear error, nothing touched.
 if out=$(hqio vfio edu-test "$B" 2>&1); then

@@ -7,16 +7,6 @@
 . /lib/hqio-tb.sh
 G=vfio_reset
 
-find_dev() {
-	for d in /sys/bus/pci/devices/*; do
-		[ "$(cat "$d/vendor")" = "$1" ] && [ "$(cat "$d/device")" = "$2" ] || continue
-		parent=$(basename "$(dirname "$(readlink -f "$d")")")
-		case $parent in pci*) where=root ;; *) where=port ;; esac
-		[ "$where" = "$3" ] && { basename "$d"; return 0; }
-	done
-	return 1
-}
-
 # reset_check NAME BDF ARGS...: bind, hqio vfio reset BDF ARGS, release.
 reset_check() {
 	_n=$1 _b=$2
@@ -33,7 +23,7 @@ reset_check() {
 	hqio vfio release "$_b" >/dev/null 2>&1
 }
 
-if N=$(find_dev 0x1b36 0x0010 port); then
+if N=$(tb_find_dev 0x1b36 0x0010 port); then
 	reset_check nvme-flr "$N" --expect flr
 else
 	tb_fail $G/nvme-flr "no nvme function"
@@ -51,17 +41,17 @@ if [ -n "$N" ] && hqio vfio bind "$N" >/dev/null 2>&1; then
 	fi
 	hqio vfio release "$N" >/dev/null 2>&1
 fi
-if E=$(find_dev 0x8086 0x10d3 port); then
+if E=$(tb_find_dev 0x8086 0x10d3 port); then
 	reset_check e1000e-pm-fails-bus-used "$E" --expect bus --expect-fail pm
 else
 	tb_fail $G/e1000e-pm-fails-bus-used "no e1000e function"
 fi
-if B=$(find_dev 0x1234 0x11e8 port); then
+if B=$(tb_find_dev 0x1234 0x11e8 port); then
 	reset_check edu-port-bus "$B" --expect bus
 else
 	tb_fail $G/edu-port-bus "no edu behind a root port"
 fi
-if R=$(find_dev 0x1234 0x11e8 root); then
+if R=$(tb_find_dev 0x1234 0x11e8 root); then
 	hqio vfio bind "$R" >/dev/null 2>&1
 	if hqio vfio reset "$R" >out.txt 2>&1; then
 		tb_fail $G/edu-root-refused "$R was reset: $(tr '\n' ';' <out.txt)"
