@@ -2,23 +2,16 @@
 # (docs/monitor.md), in TSC cycles of the nested guest (TCG: ratios only):
 # BAR read through a memslot vs trapped (--trap-bars), configuration read
 # through CF8/CFC vs ECAM, interrupt round trip: MSI through VFIO eventfd ->
-# KVM irqfd, MSI through the monitor's user-space hop, INTx from host MSI. One boot; N samples per measurement; p50
-# and the ratios are printed as PASS details (a measurement that could not
-# be taken FAILs). The QEMU-peer comparison of issue #20 is not here yet.
+# KVM irqfd, MSI through the monitor's user-space hop, INTx from host MSI.
+# One boot; N samples per measurement; p50 and the ratios are printed as
+# PASS details (a measurement that could not be taken FAILs). The QEMU peer
+# is measured in monitor_peer.sh; scripts/bench-monitor.sh runs both over
+# several boots.
 . /lib/hqio-tb.sh
 G=monitor_bench
 N=300
 
-find_dev() {
-	for d in /sys/bus/pci/devices/*; do
-		[ "$(cat "$d/vendor")" = "$1" ] && [ "$(cat "$d/device")" = "$2" ] || continue
-		parent=$(basename "$(dirname "$(readlink -f "$d")")")
-		case $parent in pci*) where=root ;; *) where=port ;; esac
-		[ "$where" = "$3" ] && { basename "$d"; return 0; }
-	done
-	return 1
-}
-B=$(find_dev 0x1234 0x11e8 port) || { tb_fail $G/find "no edu behind a root port"; tb_end $G; exit 0; }
+B=$(tb_find_dev 0x1234 0x11e8 port) || { tb_fail $G/find "no edu behind a root port"; tb_end $G; exit 0; }
 hqio run --probe >/dev/null 2>&1 || { tb_skip $G/kvm "KVM cannot run the monitor here"; tb_end $G; exit 0; }
 hqio vfio bind "$B" >/dev/null 2>&1 || { tb_fail $G/bind "cannot bind $B"; tb_end $G; exit 0; }
 

@@ -9,15 +9,6 @@
 G=monitor_edu
 N=50 # interrupts per guest interrupt check
 
-find_dev() {
-	for d in /sys/bus/pci/devices/*; do
-		[ "$(cat "$d/vendor")" = "$1" ] && [ "$(cat "$d/device")" = "$2" ] || continue
-		parent=$(basename "$(dirname "$(readlink -f "$d")")")
-		case $parent in pci*) where=root ;; *) where=port ;; esac
-		[ "$where" = "$3" ] && { basename "$d"; return 0; }
-	done
-	return 1
-}
 # jget FILE KEY: the first numeric/boolean/string value of "KEY" in hqio's
 # pretty-printed JSON (one key per line).
 jget() {
@@ -25,7 +16,7 @@ jget() {
 		-e "s/^ *\"$2\": \([^\",]*\),\{0,1\}$/\1/p" "$1" | head -n 1
 }
 
-B=$(find_dev 0x1234 0x11e8 port) || { tb_fail $G/find "no edu behind a root port"; tb_end $G; exit 0; }
+B=$(tb_find_dev 0x1234 0x11e8 port) || { tb_fail $G/find "no edu behind a root port"; tb_end $G; exit 0; }
 if ! out=$(hqio run --probe 2>&1); then
 	tb_fail $G/kvm-probe "$out"
 	tb_end $G

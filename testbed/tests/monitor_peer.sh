@@ -9,22 +9,13 @@
 G=monitor_peer
 N=300
 
-find_dev() {
-	for d in /sys/bus/pci/devices/*; do
-		[ "$(cat "$d/vendor")" = "$1" ] && [ "$(cat "$d/device")" = "$2" ] || continue
-		parent=$(basename "$(dirname "$(readlink -f "$d")")")
-		case $parent in pci*) where=root ;; *) where=port ;; esac
-		[ "$where" = "$3" ] && { basename "$d"; return 0; }
-	done
-	return 1
-}
 Q=$(command -v qemu-system-x86_64) || { tb_skip $G/qemu "no qemu-system-x86_64 in the test-bed VM"; tb_end $G; exit 0; }
 FW=""
 for d in /usr/share/qemu /usr/share/seabios; do
 	[ -f "$d/bios-256k.bin" ] && FW=$d
 done
 [ -n "$FW" ] || { tb_skip $G/qemu-firmware "no bios-256k.bin in the VM"; tb_end $G; exit 0; }
-B=$(find_dev 0x1234 0x11e8 port) || { tb_fail $G/find "no edu behind a root port"; tb_end $G; exit 0; }
+B=$(tb_find_dev 0x1234 0x11e8 port) || { tb_fail $G/find "no edu behind a root port"; tb_end $G; exit 0; }
 hqio run --probe >/dev/null 2>&1 || { tb_skip $G/kvm "KVM cannot run the monitor here"; tb_end $G; exit 0; }
 hqio run --extract-guest guest.elf >/dev/null || { tb_fail $G/guest "hqio run --extract-guest failed"; tb_end $G; exit 0; }
 hqio vfio bind "$B" >/dev/null 2>&1 || { tb_fail $G/bind "cannot bind $B"; tb_end $G; exit 0; }
