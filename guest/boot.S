@@ -70,7 +70,15 @@ isr_stub_\vec:
 	STUB 17, 1
 	STUB 18, 0
 	STUB 19, 0
-	STUB 64, 0  /* device interrupt (MSI or IOAPIC) */
+	STUB 48, 0  /* e1000e MSI-X vectors 0-4 */
+	STUB 49, 0
+	STUB 50, 0
+	STUB 51, 0
+	STUB 52, 0
+	STUB 64, 0  /* edu 0-3 (MSI or IOAPIC) */
+	STUB 65, 0
+	STUB 66, 0
+	STUB 67, 0
 	STUB 80, 0  /* LAPIC timer: watchdog */
 	STUB 255, 0 /* LAPIC spurious vector */
 

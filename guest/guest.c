@@ -1,26 +1,37 @@
 /*
  * hqio test guest: a bare-metal 32-bit protected-mode program that finds
- * QEMU's edu device (1234:11e8) on PCI, programs it and checks that it
- * works: ident, liveness, factorial with interrupt, raised interrupts, DMA
- * to and from its own RAM, optionally a DMA outside its RAM (which an IOMMU
- * must block) and timings. It runs the same under QEMU (-kernel, multiboot)
- * and under `hqio run`, so the two monitors can be compared side by side.
+ * QEMU's edu devices (1234:11e8, up to four) and an e1000e (8086:10d3) on
+ * PCI and checks that they work. Per edu: ident, liveness, factorial with
+ * interrupt, raised interrupts, DMA to and from its own RAM; for the first
+ * edu optionally a DMA outside its RAM (which an IOMMU must block) and
+ * timings. On the e1000e: MSI-X through its capability and table (table
+ * read-back, one interrupt cause per vector, vector mask and function mask
+ * with the Pending Bit Array). It runs the same under QEMU (-kernel,
+ * multiboot) and under `hqio run`, so the two monitors can be compared.
  *
  * Output goes to the debug port 0xE9, one line per fact; every check is a
  * line "GUEST RESULT <name> PASS|FAIL <detail>", the last line is
  * "GUEST DONE pass=P fail=F" and the guest then writes 0x10 (all passed)
  * or 0x11 to the exit port (isa-debug-exit: QEMU exits with (v << 1) | 1,
- * i.e. 33 or 35). Options on the multiboot command line (docs/monitor.md):
+ * i.e. 33 or 35). The first edu's checks have plain names; a further edu's
+ * carry "@BB:DD.F" (e.g. factorial-irq@00:02.0). Options on the multiboot
+ * command line (docs/monitor.md):
  *   ecam=ADDR   ECAM base: also scan and compare through ECAM
- *   bar=ADDR    where to put BAR0 (default 0xE0000000); bar=keep keeps it
- *   irq=msi|intx   interrupt mode (default msi)
+ *   bar=ADDR    where to put the first edu's BAR0 (default 0xE0000000);
+ *               edu k goes to ADDR + k MiB, the e1000e's memory BARs to
+ *               ADDR + 4 MiB, + 5 MiB, ...; bar=keep keeps every BAR where
+ *               firmware put it (needed behind a root port under QEMU)
+ *   irq=msi|intx   edu interrupt mode (default msi)
+ *   msix=0      do not drive the e1000e
  *   n=N         interrupts per interrupt check (default 100)
- *   dmaout=ADDR also DMA to ADDR (outside RAM, below 2^28)
- *   bench=N     N timed samples per measurement (0 = none, max 1024)
+ *   dmaout=ADDR also DMA to ADDR (outside RAM, below 2^28; first edu)
+ *   bench=N     N timed samples per measurement (0 = none, max 1024; first edu)
  *   exit=PORT   exit port (default 0xf4)
  *   timeout=MS  longest wait for one interrupt (default 5000)
- *   fault=no-eoi|no-ack  break the interrupt handler on purpose (negative
- *               controls: the interrupt checks must then fail)
+ *   fault=no-eoi|no-ack|msix-no-mask|no-share-poll  break the driver on
+ *               purpose (negative controls: the interrupt checks must then
+ *               fail); may repeat. no-share-poll: an INTx handler serves
+ *               only the first device on a shared line
  *   trace=1     write port 0xE8 before each raise (0) and at the device
  *               handler's entry (1): hqio run times the INTx steps by them
  */
@@ -171,13 +182,18 @@ static void say(const char *fmt, ...)
 }
 
 static uint32_t n_pass, n_fail;
-static void result(bool ok, const char *name)
+/* "GUEST RESULT <name><tag> PASS|FAIL ": tag is "" or "@BB:DD.F". */
+static void result_at(bool ok, const char *name, const char *tag)
 {
-	say("GUEST RESULT %s %s ", name, ok ? "PASS" : "FAIL");
+	say("GUEST RESULT %s%s %s ", name, tag, ok ? "PASS" : "FAIL");
 	if (ok)
 		n_pass++;
 	else
 		n_fail++;
+}
+static void result(bool ok, const char *name)
+{
+	result_at(ok, name, "");
 }
 
 /* ---- options ------------------------------------------------------------ */
@@ -187,16 +203,18 @@ static struct {
 	uint32_t bar;
 	bool bar_keep;
 	enum irq_mode irq;
+	bool msix;
 	uint32_t n;
 	uint32_t dma_out;
 	uint32_t bench;
 	uint16_t exit_port;
 	uint32_t timeout_ms;
-	bool no_eoi, no_ack;
+	bool no_eoi, no_ack, msix_no_mask, no_share_poll;
 	bool trace;
 } opt = {
 	.bar = 0xE0000000, /* inside q35's 32-bit PCI hole (0xC0000000-0xFEBFFFFF) */
 	.irq = IRQ_MSI,
+	.msix = true,
 	.n = 100,
 	.exit_port = 0xf4, /* QEMU isa-debug-exit's conventional iobase; hqio run too */
 	.timeout_ms = 5000,
@@ -262,6 +280,8 @@ static void parse_cmdline(const char *c)
 			opt.irq = IRQ_MSI;
 		else if (word_is(k, eq, "irq") && word_is(v, c, "intx"))
 			opt.irq = IRQ_INTX;
+		else if (word_is(k, eq, "msix") && num)
+			opt.msix = n != 0;
 		else if (word_is(k, eq, "n") && num)
 			opt.n = n;
 		else if (word_is(k, eq, "dmaout") && num)
@@ -276,6 +296,10 @@ static void parse_cmdline(const char *c)
 			opt.no_eoi = true;
 		else if (word_is(k, eq, "fault") && word_is(v, c, "no-ack"))
 			opt.no_ack = true;
+		else if (word_is(k, eq, "fault") && word_is(v, c, "msix-no-mask"))
+			opt.msix_no_mask = true;
+		else if (word_is(k, eq, "fault") && word_is(v, c, "no-share-poll"))
+			opt.no_share_poll = true;
 		else if (word_is(k, eq, "trace") && num)
 			opt.trace = n != 0;
 		else {
@@ -399,8 +423,14 @@ static uint32_t find_cap(uint32_t bdf, uint8_t id)
 }
 
 /* ---- interrupts: IDT, LAPIC, IOAPIC, PIC -------------------------------- */
-#define VEC_DEV	     64
-#define VEC_TIMER    80 /* a higher priority class than VEC_DEV (SDM 11.8.3) */
+/* Priority class = vector >> 4 (SDM vol. 3, 11.8.3). The watchdog timer is
+ * in a higher class than every device vector, so a device handler that
+ * skips its EOI (fault=no-eoi) cannot block the watchdog. */
+#define MAX_EDU	     4
+#define VEC_EDU0     64 /* edu k: 64 + k (class 4) */
+#define NIC_VECS     5	/* the 82574's MSI-X vectors (82574 datasheet 7.4.2) */
+#define VEC_NIC0     48 /* e1000e MSI-X vector i: 48 + i (class 3) */
+#define VEC_TIMER    80 /* class 5 */
 #define VEC_SPURIOUS 255
 #define LAPIC	     0xFEE00000u /* SDM vol. 3, 11.4.1: default APIC base */
 #define LAPIC_ID     0x020
@@ -411,6 +441,7 @@ static uint32_t find_cap(uint32_t bdf, uint8_t id)
 #define LAPIC_TICR   0x380
 #define LAPIC_TDCR   0x3E0
 #define IOAPIC	     0xFEC00000u /* 82093AA datasheet: default base */
+#define MSI_ADDR     0xFEE00000u /* SDM 11.11.1: message address, dest ID at 19:12 */
 
 struct idt_gate {
 	uint16_t off_lo, sel;
@@ -445,7 +476,15 @@ DECL_STUB(16);
 DECL_STUB(17);
 DECL_STUB(18);
 DECL_STUB(19);
+DECL_STUB(48);
+DECL_STUB(49);
+DECL_STUB(50);
+DECL_STUB(51);
+DECL_STUB(52);
 DECL_STUB(64);
+DECL_STUB(65);
+DECL_STUB(66);
+DECL_STUB(67);
 DECL_STUB(80);
 DECL_STUB(255);
 
@@ -465,9 +504,14 @@ static void idt_init(void)
 			  isr_stub_5,  isr_stub_6,  isr_stub_7,	 isr_stub_8,  isr_stub_9,
 			  isr_stub_10, isr_stub_11, isr_stub_12, isr_stub_13, isr_stub_14,
 			  isr_stub_15, isr_stub_16, isr_stub_17, isr_stub_18, isr_stub_19 };
+	void *edu[MAX_EDU] = { isr_stub_64, isr_stub_65, isr_stub_66, isr_stub_67 };
+	void *nic[NIC_VECS] = { isr_stub_48, isr_stub_49, isr_stub_50, isr_stub_51, isr_stub_52 };
 	for (unsigned i = 0; i < 20; i++)
 		set_gate(i, exc[i]);
-	set_gate(VEC_DEV, isr_stub_64);
+	for (unsigned i = 0; i < MAX_EDU; i++)
+		set_gate(VEC_EDU0 + i, edu[i]);
+	for (unsigned i = 0; i < NIC_VECS; i++)
+		set_gate(VEC_NIC0 + i, nic[i]);
 	set_gate(VEC_TIMER, isr_stub_80);
 	set_gate(VEC_SPURIOUS, isr_stub_255);
 	struct {
@@ -496,8 +540,8 @@ static uint32_t ioapic_rd(uint32_t reg)
 	return mmio_rd32(IOAPIC + 0x10);
 }
 
-/* ---- edu ---------------------------------------------------------------- */
-/* Registers of BAR0 (QEMU docs/specs/edu.rst). */
+/* ---- devices ------------------------------------------------------------ */
+/* Registers of edu's BAR0 (QEMU docs/specs/edu.rst). */
 #define EDU_IDENT	   0x00
 #define EDU_LIVENESS	   0x04
 #define EDU_FACT	   0x08
@@ -515,21 +559,79 @@ static uint32_t ioapic_rd(uint32_t reg)
 #define EDU_DMA_START	   0x1
 #define EDU_DMA_TO_RAM	   0x2 /* direction: device buffer -> RAM */
 #define EDU_DMA_IRQ_ON	   0x4
-#define EDU_DMA_BUF	   0x40000 /* the device's 4 KiB buffer */
-#define EDU_DMA_LEN	   2048	   /* < 4096: QEMU 7.2 aborts at exactly 4096 */
+#define EDU_DMA_BUF	   0x40000  /* the device's 4 KiB buffer */
+#define EDU_DMA_LEN	   2048	    /* < 4096: QEMU 7.2 aborts at exactly 4096 */
+#define BAR_SLOT	   0x100000 /* 1 MiB per BAR: edu's BAR0 is 1 MiB (edu.rst) */
 
-static uint32_t bar0;
-static volatile uint32_t irq_count, irq_status_or, timer_fired, spurious, fixups, unexpected;
-static volatile uint32_t last_irq_status;
+struct edu {
+	uint32_t bdf, bar0;
+	uint32_t vec;  /* its interrupt vector: shared by devices on one INTx line */
+	uint32_t line; /* INTx: the IOAPIC pin its Interrupt Line names */
+	bool ok;       /* BAR and interrupt set up: its checks may run */
+	char tag[10];  /* "" for the first edu, "@BB:DD.F" for the others */
+	volatile uint32_t irqs, last_status, status_or;
+};
+static struct edu edus[MAX_EDU];
+static uint32_t n_edu, apic_id;
 
-static uint32_t edu_rd(uint32_t r)
+/* The e1000e (QEMU's 82574L model): its first MSI-X vectors, one interrupt
+ * cause routed to each. */
+struct nic {
+	bool found;
+	uint32_t bdf, cap;
+	uint32_t regs;		   /* BAR0: the device registers */
+	uint32_t table, pba;	   /* addresses of the MSI-X table and PBA */
+	uint32_t table_size, used; /* used = min(table_size, NIC_VECS) */
+	volatile uint32_t irqs[NIC_VECS];
+};
+static struct nic nic;
+
+/* All device interrupts (edu and e1000e), and oddities. */
+static volatile uint32_t irq_count, timer_fired, spurious, fixups, unexpected;
+
+static uint32_t edu_rd(const struct edu *d, uint32_t r)
 {
-	return mmio_rd32(bar0 + r);
+	return mmio_rd32(d->bar0 + r);
 }
-static void edu_wr(uint32_t r, uint32_t v)
+static void edu_wr(const struct edu *d, uint32_t r, uint32_t v)
 {
-	mmio_wr32(bar0 + r, v);
+	mmio_wr32(d->bar0 + r, v);
 }
+
+/* 82574 registers (82574 GbE Controller datasheet, 10.2; behaviour as QEMU
+ * 7.2's hw/net/e1000e_core.c implements it):
+ *   ICR 0xC0  causes; a write clears the bits written (writing Other also
+ *             clears LSC, RXO, MDAC, SRPD, ACK, MNG); a read clears nothing
+ *             while IMS != 0 and CTRL_EXT.IAME = 0
+ *   ICS 0xC8  a write sets causes, as if the device had raised them
+ *   IMS 0xD0 / IMC 0xD8  enable / disable causes
+ *   EIAC 0xDC auto-clear of ICR bits after the MSI-X message (0: none)
+ *   IAM 0xE0  auto-mask (0: none)
+ *   IVAR 0xE4 4 bits per cause: vector in 2:0, bit 3 valid; RxQ0 at 3:0,
+ *             RxQ1 7:4, TxQ0 11:8, TxQ1 15:12, Other 19:16
+ *   CTRL_EXT 0x18: bit 24 EIAME, bit 27 IAME, bit 31 PBA_CLR, all kept 0
+ * In MSI-X mode a cause in ICR & IMS sends the message of the vector its
+ * IVAR field names, once: it is sent again only after the cause was
+ * cleared from ICR (QEMU: msi_causes_pending). Throttling: EITR of each
+ * vector resets to 500 x 256 ns = 128 us in QEMU 7.2 (seen with -trace
+ * e1000e_irq_rearm_timer) and a write cannot go lower; a cause raised while
+ * that timer runs is postponed to its expiry, and 7.2 never clears the
+ * vector's "postponed" flag, so every later expiry sends one more message.
+ * The guest therefore leaves NIC_GAP_MS between raises (never postponed). */
+#define NIC_CTRL_EXT   0x0018
+#define NIC_ICR	       0x00C0
+#define NIC_ICS	       0x00C8
+#define NIC_IMS	       0x00D0
+#define NIC_IMC	       0x00D8
+#define NIC_EIAC       0x00DC
+#define NIC_IAM	       0x00E0
+#define NIC_IVAR       0x00E4
+#define NIC_CTRL_EXT_0 ((1u << 24) | (1u << 27) | (1u << 31)) /* EIAME, IAME, PBA_CLR */
+#define NIC_IVAR_VALID 0x8
+#define NIC_GAP_MS     1 /* > 128 us: see above */
+/* ICR bits of the causes with an IVAR field, in IVAR order. */
+static const uint32_t nic_cause[NIC_VECS] = { 1u << 20, 1u << 21, 1u << 22, 1u << 23, 1u << 24 };
+static const char *const nic_cause_name[NIC_VECS] = { "rxq0", "rxq1", "txq0", "txq1", "other" };
 
 /* Test-bed artifact (testbed.md): QEMU 7.2's SVM emulation loses the STI
  * interrupt shadow across a #VMEXIT, so an interrupt can be taken between
@@ -544,26 +646,63 @@ static void sti_shadow_fixup(struct irq_frame *f)
 	}
 }
 
+/* An edu vector: poll every edu on it (INTx lines may be shared). With one
+ * device on the vector every interrupt counts for it, as before; with
+ * several, it counts for those whose status is non-zero. */
+static void edu_irq(uint32_t vec)
+{
+	if (opt.trace)
+		outb(TRACE_PORT, 1);
+	uint32_t sharing = 0, any = 0;
+	for (uint32_t k = 0; k < n_edu; k++)
+		sharing += edus[k].ok && edus[k].vec == vec;
+	for (uint32_t k = 0; k < n_edu; k++) {
+		struct edu *d = &edus[k];
+		if (!d->ok || d->vec != vec)
+			continue;
+		uint32_t st = edu_rd(d, EDU_IRQ_STATUS);
+		if (!opt.no_ack)
+			edu_wr(d, EDU_IRQ_ACK, st); /* de-assert (INTx) before the EOI */
+		if (st || sharing == 1) {
+			d->last_status = st;
+			d->status_or |= st;
+			d->irqs++;
+		}
+		any |= st;
+		if (opt.no_share_poll)
+			break; /* fault: the other devices on the line go unserved */
+	}
+	if (!any)
+		unexpected++;
+	irq_count++;
+}
+
+/* An e1000e vector: clear its cause in ICR so that the next raise sends
+ * the message again (fault=no-ack skips it). */
+static void nic_irq(uint32_t i)
+{
+	if (i < nic.used && !opt.no_ack)
+		mmio_wr32(nic.regs + NIC_ICR, nic_cause[i]);
+	nic.irqs[i]++;
+	irq_count++;
+}
+
 void isr_dispatch(struct irq_frame *f);
 void isr_dispatch(struct irq_frame *f)
 {
-	switch (f->vector) {
-	case VEC_DEV: {
-		if (opt.trace)
-			outb(TRACE_PORT, 1);
-		uint32_t st = edu_rd(EDU_IRQ_STATUS);
-		if (!opt.no_ack)
-			edu_wr(EDU_IRQ_ACK, st); /* de-assert (INTx) before the EOI */
-		last_irq_status = st;
-		irq_status_or |= st;
-		if (!st)
-			unexpected++;
-		irq_count++;
+	uint32_t v = f->vector;
+	if ((v >= VEC_EDU0 && v < VEC_EDU0 + MAX_EDU) ||
+	    (v >= VEC_NIC0 && v < VEC_NIC0 + NIC_VECS)) {
+		if (v >= VEC_EDU0)
+			edu_irq(v);
+		else
+			nic_irq(v - VEC_NIC0);
 		if (!opt.no_eoi)
 			lapic_wr(LAPIC_EOI, 0);
 		sti_shadow_fixup(f);
 		return;
 	}
+	switch (v) {
 	case VEC_TIMER:
 		timer_fired = 1;
 		lapic_wr(LAPIC_EOI, 0);
@@ -593,18 +732,18 @@ static void timer_stop(void)
 	lapic_wr(LAPIC_TICR, 0);
 }
 
-/* Wait until irq_count reaches target; false on the watchdog. Interrupts
+/* Wait until *count reaches target; false on the watchdog. Interrupts
  * are off while the condition is tested; `sti; hlt` opens them only in the
  * instruction shadow (SDM: STI delays recognition by one instruction). */
-static bool wait_irq(uint32_t target)
+static bool wait_count(volatile uint32_t *count, uint32_t target)
 {
 	timer_arm(opt.timeout_ms);
 	__asm__ volatile("cli");
-	while (irq_count < target && !timer_fired)
+	while (*count < target && !timer_fired)
 		__asm__ volatile("sti; hlt; cli" ::: "memory");
 	__asm__ volatile("sti");
 	timer_stop();
-	return irq_count >= target;
+	return *count >= target;
 }
 static void sleep_ms(uint32_t ms)
 {
@@ -616,38 +755,87 @@ static void sleep_ms(uint32_t ms)
 }
 
 /* ---- checks ------------------------------------------------------------- */
-static uint32_t edu_bdf;
+#define NIC_VENDOR 0x8086 /* Intel 82574L; QEMU hw/net/e1000e.c */
+#define NIC_DEVICE 0x10d3
+
+static void make_tag(char *t, uint32_t bdf)
+{
+	static const char hex[] = "0123456789abcdef";
+	t[0] = '@';
+	t[1] = hex[(bdf >> 12) & 15];
+	t[2] = hex[(bdf >> 8) & 15];
+	t[3] = ':';
+	t[4] = hex[(bdf >> 7) & 1];
+	t[5] = hex[(bdf >> 3) & 15];
+	t[6] = '.';
+	t[7] = (char)('0' + (bdf & 7));
+	t[8] = '\0';
+}
+
+/* The function as the guest finds it, before touching it: a second run
+ * after the monitor's reclaim must print the same line. */
+static void print_initial(uint32_t bdf, const char *tag)
+{
+	uint32_t msi = find_cap(bdf, 0x05), msix = find_cap(bdf, 0x11);
+	say("GUEST INITIAL%s command=%x status=%x bar0=%x line-pin=%x msi-control=%x msi-addr=%x",
+	    tag, cfg_rd16(bdf, 0x04), cfg_rd16(bdf, 0x06), cfg_rd32(bdf, 0x10),
+	    cfg_rd32(bdf, 0x3c) & 0xffff, msi ? cfg_rd16(bdf, msi + 2) : 0,
+	    msi ? cfg_rd32(bdf, msi + 4) : 0);
+	if (*tag && msix)
+		say(" msix-control=%x", cfg_rd16(bdf, msix + 2));
+	say("\n");
+}
 
 static void check_ecam(void);
 static void check_scan(void)
 {
 	use_ecam = false;
 	scan_bus(0, 0);
-	bool have = false;
+	uint32_t extra = 0;
 	for (uint32_t i = 0; i < n_found; i++) {
 		uint32_t b = found[i].bdf;
 		say("GUEST PCI %b id=%x class=%x\n", b, found[i].id, found[i].class_rev >> 8);
-		if (!have && found[i].id == ((uint32_t)EDU_DEVICE << 16 | EDU_VENDOR)) {
-			edu_bdf = b;
-			have = true;
+		if (found[i].id == ((uint32_t)EDU_DEVICE << 16 | EDU_VENDOR)) {
+			if (n_edu < MAX_EDU) {
+				edus[n_edu].bdf = b;
+				if (n_edu)
+					make_tag(edus[n_edu].tag, b);
+				n_edu++;
+			} else {
+				extra++;
+			}
+		}
+		if (!nic.found && found[i].id == ((uint32_t)NIC_DEVICE << 16 | NIC_VENDOR)) {
+			nic.found = true;
+			nic.bdf = b;
 		}
 	}
+	bool have = n_edu || nic.found;
 	result(have, "scan-cf8");
-	if (have)
-		say("edu at %b (%u functions seen)\n", edu_bdf, n_found);
+	if (n_edu)
+		say("edu at %b (%u functions seen)\n", edus[0].bdf, n_found);
+	else if (nic.found)
+		say("no edu; e1000e at %b (%u functions seen)\n", nic.bdf, n_found);
 	else
 		say("no %x:%x among %u functions\n", EDU_VENDOR, EDU_DEVICE, n_found);
+	for (uint32_t k = 1; k < n_edu; k++)
+		say("GUEST INFO further edu %b\n", edus[k].bdf);
+	if (extra)
+		say("GUEST INFO %u more edu functions not driven (at most %u)\n", extra, MAX_EDU);
+	if (nic.found)
+		say("GUEST INFO e1000e at %b%s\n", nic.bdf,
+		    opt.msix ? "" : " (msix=0: not driven)");
 	if (opt.ecam)
 		check_ecam();
 	if (!have)
 		finish();
-	/* The function as the guest finds it, before touching it: a second
-	 * run after the monitor's reclaim must print the same line. */
-	uint32_t msi = find_cap(edu_bdf, 0x05);
-	say("GUEST INITIAL command=%x status=%x bar0=%x line-pin=%x msi-control=%x msi-addr=%x\n",
-	    cfg_rd16(edu_bdf, 0x04), cfg_rd16(edu_bdf, 0x06), cfg_rd32(edu_bdf, 0x10),
-	    cfg_rd32(edu_bdf, 0x3c) & 0xffff, msi ? cfg_rd16(edu_bdf, msi + 2) : 0,
-	    msi ? cfg_rd32(edu_bdf, msi + 4) : 0);
+	for (uint32_t k = 0; k < n_edu; k++)
+		print_initial(edus[k].bdf, edus[k].tag);
+	if (nic.found && opt.msix) {
+		char tag[10];
+		make_tag(tag, nic.bdf);
+		print_initial(nic.bdf, tag);
+	}
 }
 static void check_ecam(void)
 {
@@ -664,56 +852,61 @@ static void check_ecam(void)
 	use_ecam = false;
 }
 
-static void check_bar(void)
+/* edu k's BAR0 goes to opt.bar + k MiB (or stays: bar=keep). A failure on
+ * the first edu ends the run, as before; a further edu is left out. */
+static void check_bar(struct edu *d, uint32_t k)
 {
-	uint32_t cmd = cfg_rd16(edu_bdf, 0x04);
-	uint32_t fw = cfg_rd32(edu_bdf, 0x10);
-	cfg_wr16(edu_bdf, 0x04, (uint16_t)(cmd & ~0x3u)); /* decode off while sizing */
-	cfg_wr32(edu_bdf, 0x10, 0xffffffff);
-	uint32_t mask = cfg_rd32(edu_bdf, 0x10);
+	uint32_t bdf = d->bdf;
+	uint32_t cmd = cfg_rd16(bdf, 0x04);
+	uint32_t fw = cfg_rd32(bdf, 0x10);
+	cfg_wr16(bdf, 0x04, (uint16_t)(cmd & ~0x3u)); /* decode off while sizing */
+	cfg_wr32(bdf, 0x10, 0xffffffff);
+	uint32_t mask = cfg_rd32(bdf, 0x10);
 	uint32_t size = ~(mask & ~0xfu) + 1;
 	bool mem32 = (fw & 1) == 0 && ((fw >> 1) & 3) == 0;
-	uint32_t want = opt.bar_keep ? (fw & ~0xfu) : opt.bar;
+	uint32_t want = opt.bar_keep ? (fw & ~0xfu) : opt.bar + k * BAR_SLOT;
 	if (!opt.bar_keep && size)
 		want &= ~(size - 1);
-	cfg_wr32(edu_bdf, 0x10, want | (fw & 0xf));
-	uint32_t got = cfg_rd32(edu_bdf, 0x10);
+	cfg_wr32(bdf, 0x10, want | (fw & 0xf));
+	uint32_t got = cfg_rd32(bdf, 0x10);
 	/* Memory Space + Bus Master; INTx Disable only in MSI mode. */
 	uint32_t ncmd = (cmd | 0x6) & ~0x400u;
 	if (opt.irq == IRQ_MSI)
 		ncmd |= 0x400;
-	cfg_wr16(edu_bdf, 0x04, (uint16_t)ncmd);
-	uint32_t cmd_rb = cfg_rd16(edu_bdf, 0x04);
-	bar0 = got & ~0xfu;
+	cfg_wr16(bdf, 0x04, (uint16_t)ncmd);
+	uint32_t cmd_rb = cfg_rd16(bdf, 0x04);
+	d->bar0 = got & ~0xfu;
 	bool ok = mem32 && size >= 0x100 && (got & ~0xfu) == want && want && (cmd_rb & 0x6) == 0x6;
-	result(ok, "bar");
-	say("bar0=%x size=%x firmware=%x command=%x\n", bar0, size, fw, cmd_rb);
-	if (!ok)
+	result_at(ok, "bar", d->tag);
+	say("bar0=%x size=%x firmware=%x command=%x\n", d->bar0, size, fw, cmd_rb);
+	d->ok = ok;
+	if (!ok && k == 0)
 		finish();
 }
 
-static void check_ident(void)
+static void check_ident(const struct edu *d)
 {
 	/* edu's own registers as found (what a reset left behind). */
-	say("GUEST DEVICE-STATE liveness=%x fact=%x status=%x irq-status=%x dma-src=%x dma-dst=%x "
-	    "dma-count=%x dma-cmd=%x\n",
-	    edu_rd(EDU_LIVENESS), edu_rd(EDU_FACT), edu_rd(EDU_STATUS), edu_rd(EDU_IRQ_STATUS),
-	    edu_rd(EDU_DMA_SRC), edu_rd(EDU_DMA_DST), edu_rd(EDU_DMA_COUNT), edu_rd(EDU_DMA_CMD));
-	uint32_t id = edu_rd(EDU_IDENT);
-	result((id & 0xff) == 0xed, "ident");
+	say("GUEST DEVICE-STATE%s liveness=%x fact=%x status=%x irq-status=%x dma-src=%x "
+	    "dma-dst=%x dma-count=%x dma-cmd=%x\n",
+	    d->tag, edu_rd(d, EDU_LIVENESS), edu_rd(d, EDU_FACT), edu_rd(d, EDU_STATUS),
+	    edu_rd(d, EDU_IRQ_STATUS), edu_rd(d, EDU_DMA_SRC), edu_rd(d, EDU_DMA_DST),
+	    edu_rd(d, EDU_DMA_COUNT), edu_rd(d, EDU_DMA_CMD));
+	uint32_t id = edu_rd(d, EDU_IDENT);
+	result_at((id & 0xff) == 0xed, "ident", d->tag);
 	say("ident=%x (version %u.%u)\n", id, id >> 24, (id >> 16) & 0xff);
 	uint32_t bad = 0;
 	for (uint32_t i = 0; i < 16; i++) {
 		uint32_t v = 0x5a5a0000u ^ (i * 0x01010101u);
-		edu_wr(EDU_LIVENESS, v);
-		if (edu_rd(EDU_LIVENESS) != ~v)
+		edu_wr(d, EDU_LIVENESS, v);
+		if (edu_rd(d, EDU_LIVENESS) != ~v)
 			bad++;
 	}
-	result(bad == 0, "liveness");
+	result_at(bad == 0, "liveness", d->tag);
 	say("%u of 16 patterns read back inverted\n", 16 - bad);
 }
 
-static void irq_setup(void)
+static void irq_setup_cpu(void)
 {
 	outb(0x21, 0xff); /* mask both 8259s (KVM leaves them unmasked) */
 	outb(0xA1, 0xff);
@@ -721,44 +914,66 @@ static void irq_setup(void)
 	lapic_wr(LAPIC_LVT0, 0x10000); /* mask LINT0 (ExtINT) */
 	lapic_wr(LAPIC_SVR, 0x100 | VEC_SPURIOUS);
 	__asm__ volatile("sti");
-	uint32_t apic_id = lapic_rd(LAPIC_ID) >> 24;
+	apic_id = lapic_rd(LAPIC_ID) >> 24;
+}
+
+/* MSI: vector 64 + k. INTx: the IOAPIC pin of its Interrupt Line, level,
+ * active high; devices on one line share the vector of the first. */
+static void irq_setup(struct edu *d, uint32_t k)
+{
+	uint32_t bdf = d->bdf;
+	bool first = k == 0;
 	if (opt.irq == IRQ_MSI) {
-		uint32_t cap = find_cap(edu_bdf, 0x05); /* MSI capability ID */
+		d->vec = VEC_EDU0 + k;
+		uint32_t cap = find_cap(bdf, 0x05); /* MSI capability ID */
 		if (!cap) {
-			result(false, "irq-setup");
+			result_at(false, "irq-setup", d->tag);
 			say("irq=msi but no MSI capability\n");
-			finish();
+			d->ok = false;
+			if (first)
+				finish();
+			return;
 		}
-		uint16_t ctl = cfg_rd16(edu_bdf, cap + 2);
+		uint16_t ctl = cfg_rd16(bdf, cap + 2);
 		bool is64 = ctl & 0x80;
 		/* Message address 0xFEE00000 | dest << 12, data = vector, fixed,
 		 * edge (SDM 11.11.1-2) */
-		cfg_wr32(edu_bdf, cap + 4, 0xFEE00000u | (apic_id << 12));
+		cfg_wr32(bdf, cap + 4, MSI_ADDR | (apic_id << 12));
 		if (is64)
-			cfg_wr32(edu_bdf, cap + 8, 0);
-		cfg_wr16(edu_bdf, cap + (is64 ? 0xC : 0x8), VEC_DEV);
-		cfg_wr16(edu_bdf, cap + 2, (uint16_t)((ctl & ~0x70u) | 1)); /* 1 vector, enable */
-		uint16_t rb = cfg_rd16(edu_bdf, cap + 2);
-		result(rb & 1, "irq-setup");
+			cfg_wr32(bdf, cap + 8, 0);
+		cfg_wr16(bdf, cap + (is64 ? 0xC : 0x8), (uint16_t)d->vec);
+		cfg_wr16(bdf, cap + 2, (uint16_t)((ctl & ~0x70u) | 1)); /* 1 vector, enable */
+		uint16_t rb = cfg_rd16(bdf, cap + 2);
+		result_at(rb & 1, "irq-setup", d->tag);
 		say("msi cap=%x control=%x 64-bit=%u apic=%u vector=%u\n", cap, rb, is64, apic_id,
-		    VEC_DEV);
-	} else {
-		uint32_t line = cfg_rd32(edu_bdf, 0x3c) & 0xff;
-		uint32_t pin = (cfg_rd32(edu_bdf, 0x3c) >> 8) & 0xff;
-		uint32_t max_entry = (ioapic_rd(1) >> 16) & 0xff;
-		bool ok = pin && line <= max_entry;
-		if (ok) {
-			/* Redirection entry (82093AA 3.2.4): vector, fixed,
-			 * physical, active high, level (bit 15), dest APIC ID. */
-			ioapic_wr(0x11 + 2 * line, apic_id << 24);
-			ioapic_wr(0x10 + 2 * line, VEC_DEV | (1u << 15));
-		}
-		result(ok, "irq-setup");
-		say("intx pin=%u line=%u ioapic entries=%u apic=%u vector=%u\n", pin, line,
-		    max_entry + 1, apic_id, VEC_DEV);
-		if (!ok)
-			finish();
+		    d->vec);
+		return;
 	}
+	uint32_t line = cfg_rd32(bdf, 0x3c) & 0xff;
+	uint32_t pin = (cfg_rd32(bdf, 0x3c) >> 8) & 0xff;
+	uint32_t max_entry = (ioapic_rd(1) >> 16) & 0xff;
+	bool ok = pin && line <= max_entry;
+	const struct edu *owner = NULL;
+	for (uint32_t j = 0; j < k; j++)
+		if (edus[j].ok && edus[j].line == line)
+			owner = &edus[j];
+	d->line = line;
+	d->vec = owner ? owner->vec : VEC_EDU0 + k;
+	if (ok && !owner) {
+		/* Redirection entry (82093AA 3.2.4): vector, fixed, physical,
+		 * active high, level (bit 15), dest APIC ID. */
+		ioapic_wr(0x11 + 2 * line, apic_id << 24);
+		ioapic_wr(0x10 + 2 * line, d->vec | (1u << 15));
+	}
+	result_at(ok, "irq-setup", d->tag);
+	say("intx pin=%u line=%u ioapic entries=%u apic=%u vector=%u", pin, line, max_entry + 1,
+	    apic_id, d->vec);
+	if (owner)
+		say(" shared-with=%b", owner->bdf);
+	say("\n");
+	d->ok = ok;
+	if (!ok && first)
+		finish();
 }
 
 static uint32_t fact(uint32_t k)
@@ -769,89 +984,105 @@ static uint32_t fact(uint32_t k)
 	return r;
 }
 
-static void check_factorial(void)
+/* Interrupts counted for other devices while d alone was driven. */
+static uint32_t others(const struct edu *d, uint32_t all0, uint32_t own0)
 {
-	uint32_t lost = 0, wrong = 0, bad_status = 0, start = irq_count;
-	edu_wr(EDU_STATUS, EDU_STATUS_IRQFACT);
+	return (irq_count - all0) - (d->irqs - own0);
+}
+static bool several_devices(void)
+{
+	return n_edu > 1 || (nic.found && opt.msix);
+}
+
+static void check_factorial(struct edu *d)
+{
+	uint32_t lost = 0, wrong = 0, bad_status = 0, start = d->irqs, all0 = irq_count;
+	edu_wr(d, EDU_STATUS, EDU_STATUS_IRQFACT);
 	for (uint32_t i = 0; i < opt.n; i++) {
 		uint32_t k = 1 + i % 12; /* 12! is the largest in 32 bits */
-		uint32_t before = irq_count;
-		edu_wr(EDU_FACT, k);
-		if (!wait_irq(before + 1)) {
+		uint32_t before = d->irqs;
+		edu_wr(d, EDU_FACT, k);
+		if (!wait_count(&d->irqs, before + 1)) {
 			lost++;
 			break;
 		}
-		if (!(last_irq_status & EDU_FACT_IRQ))
+		if (!(d->last_status & EDU_FACT_IRQ))
 			bad_status++;
-		if (edu_rd(EDU_FACT) != fact(k))
+		if (edu_rd(d, EDU_FACT) != fact(k))
 			wrong++;
 	}
-	edu_wr(EDU_STATUS, 0);
+	edu_wr(d, EDU_STATUS, 0);
 	sleep_ms(50); /* anything extra would arrive now */
-	uint32_t got = irq_count - start;
-	bool ok = !lost && !wrong && !bad_status && got == opt.n;
-	result(ok, "factorial-irq");
-	say("n=%u serviced=%u lost=%u wrong=%u bad-status=%u sti-fixups=%u\n", opt.n, got, lost,
+	uint32_t got = d->irqs - start, other = others(d, all0, start);
+	bool ok = !lost && !wrong && !bad_status && got == opt.n && !other;
+	result_at(ok, "factorial-irq", d->tag);
+	say("n=%u serviced=%u lost=%u wrong=%u bad-status=%u sti-fixups=%u", opt.n, got, lost,
 	    wrong, bad_status, fixups);
+	if (several_devices())
+		say(" other-devices=%u", other);
+	say("\n");
 }
 
-static void check_raise(void)
+static void check_raise(struct edu *d)
 {
-	uint32_t lost = 0, start = irq_count;
+	uint32_t lost = 0, start = d->irqs, all0 = irq_count;
 	for (uint32_t i = 0; i < opt.n; i++) {
-		uint32_t before = irq_count;
-		edu_wr(EDU_IRQ_RAISE, 0x10000u << (i & 7)); /* a software event bit */
-		if (!wait_irq(before + 1)) {
+		uint32_t before = d->irqs;
+		edu_wr(d, EDU_IRQ_RAISE, 0x10000u << (i & 7)); /* a software event bit */
+		if (!wait_count(&d->irqs, before + 1)) {
 			lost++;
 			break;
 		}
 	}
 	sleep_ms(50);
-	uint32_t got = irq_count - start;
-	result(!lost && got == opt.n, "raise-irq");
-	say("n=%u serviced=%u lost=%u spurious=%u sti-fixups=%u\n", opt.n, got, lost, spurious,
+	uint32_t got = d->irqs - start, other = others(d, all0, start);
+	result_at(!lost && got == opt.n && !other, "raise-irq", d->tag);
+	say("n=%u serviced=%u lost=%u spurious=%u sti-fixups=%u", opt.n, got, lost, spurious,
 	    fixups);
+	if (several_devices())
+		say(" other-devices=%u", other);
+	say("\n");
 }
 
 static uint8_t dma_src[EDU_DMA_LEN] __attribute__((aligned(4096)));
 static uint8_t dma_dst[EDU_DMA_LEN] __attribute__((aligned(4096)));
 
-static bool edu_dma(uint32_t src, uint32_t dst, uint32_t len, uint32_t dir)
+static bool edu_dma(struct edu *d, uint32_t src, uint32_t dst, uint32_t len, uint32_t dir)
 {
-	edu_wr(EDU_DMA_SRC, src);
-	edu_wr(EDU_DMA_SRC + 4, 0);
-	edu_wr(EDU_DMA_DST, dst);
-	edu_wr(EDU_DMA_DST + 4, 0);
-	edu_wr(EDU_DMA_COUNT, len);
-	edu_wr(EDU_DMA_COUNT + 4, 0);
-	uint32_t before = irq_count;
-	edu_wr(EDU_DMA_CMD, EDU_DMA_START | EDU_DMA_IRQ_ON | dir);
-	bool ok = wait_irq(before + 1) && (last_irq_status & EDU_DMA_IRQ);
-	return ok && !(edu_rd(EDU_DMA_CMD) & EDU_DMA_START);
+	edu_wr(d, EDU_DMA_SRC, src);
+	edu_wr(d, EDU_DMA_SRC + 4, 0);
+	edu_wr(d, EDU_DMA_DST, dst);
+	edu_wr(d, EDU_DMA_DST + 4, 0);
+	edu_wr(d, EDU_DMA_COUNT, len);
+	edu_wr(d, EDU_DMA_COUNT + 4, 0);
+	uint32_t before = d->irqs;
+	edu_wr(d, EDU_DMA_CMD, EDU_DMA_START | EDU_DMA_IRQ_ON | dir);
+	bool ok = wait_count(&d->irqs, before + 1) && (d->last_status & EDU_DMA_IRQ);
+	return ok && !(edu_rd(d, EDU_DMA_CMD) & EDU_DMA_START);
 }
 
-static void check_dma(void)
+static void check_dma(struct edu *d)
 {
 	for (uint32_t i = 0; i < EDU_DMA_LEN; i++) {
 		dma_src[i] = (uint8_t)(i * 7 + 3);
 		dma_dst[i] = 0;
 	}
-	uint32_t s = (uint32_t)(uintptr_t)dma_src, d = (uint32_t)(uintptr_t)dma_dst;
-	bool in_range = s + EDU_DMA_LEN <= (1u << 28) && d + EDU_DMA_LEN <= (1u << 28);
-	bool to_dev = in_range && edu_dma(s, EDU_DMA_BUF, EDU_DMA_LEN, 0);
-	bool to_ram = to_dev && edu_dma(EDU_DMA_BUF, d, EDU_DMA_LEN, EDU_DMA_TO_RAM);
+	uint32_t s = (uint32_t)(uintptr_t)dma_src, t = (uint32_t)(uintptr_t)dma_dst;
+	bool in_range = s + EDU_DMA_LEN <= (1u << 28) && t + EDU_DMA_LEN <= (1u << 28);
+	bool to_dev = in_range && edu_dma(d, s, EDU_DMA_BUF, EDU_DMA_LEN, 0);
+	bool to_ram = to_dev && edu_dma(d, EDU_DMA_BUF, t, EDU_DMA_LEN, EDU_DMA_TO_RAM);
 	uint32_t diff = 0;
 	for (uint32_t i = 0; i < EDU_DMA_LEN; i++)
 		diff += dma_src[i] != dma_dst[i];
-	result(to_dev && to_ram && diff == 0, "dma");
-	say("ram %x -> edu -> ram %x, %u bytes: to-device=%u to-ram=%u differing=%u\n", s, d,
+	result_at(to_dev && to_ram && diff == 0, "dma", d->tag);
+	say("ram %x -> edu -> ram %x, %u bytes: to-device=%u to-ram=%u differing=%u\n", s, t,
 	    EDU_DMA_LEN, to_dev, to_ram, diff);
 }
 
-static void check_dma_outside(uint32_t mem_end)
+static void check_dma_outside(struct edu *d, uint32_t mem_end)
 {
 	bool outside = opt.dma_out >= mem_end && opt.dma_out + 256 <= (1u << 28);
-	bool done = outside && edu_dma(EDU_DMA_BUF, opt.dma_out, 256, EDU_DMA_TO_RAM);
+	bool done = outside && edu_dma(d, EDU_DMA_BUF, opt.dma_out, 256, EDU_DMA_TO_RAM);
 	/* Whether it was blocked only the IOMMU's fault log can say: the
 	 * monitor judges that; the guest reports that it issued it. */
 	say("GUEST INFO dma-outside dst=%x len=256 ram-end=%x issued=%u completion-irq=%u\n",
@@ -860,6 +1091,246 @@ static void check_dma_outside(uint32_t mem_end)
 		result(false, "dma-outside");
 		say("dmaout=%x is not outside RAM (end %x) and below 2^28\n", opt.dma_out, mem_end);
 	}
+}
+
+/* ---- e1000e: MSI-X -------------------------------------------------------- */
+/* MSI-X capability (PCIe Base Spec 6.0, 7.7.2): Message Control at +2 (table
+ * size - 1 in 10:0, Function Mask bit 14, Enable bit 15), Table
+ * Offset/BIR at +4, PBA Offset/BIR at +8 (BIR in 2:0). A table entry is 16
+ * bytes: address low, address high, data, Vector Control (bit 0: Mask). */
+#define MSIX_ENABLE 0x8000
+#define MSIX_FMASK  0x4000
+
+/* Size BAR idx of the e1000e and place it at addr (bar=keep: where it is).
+ * Returns its address, 0 when it is not a usable memory BAR. */
+static uint32_t nic_bar(uint32_t idx, uint32_t addr, uint32_t *size_out)
+{
+	uint32_t off = 0x10 + 4 * idx, bdf = nic.bdf;
+	uint32_t fw = cfg_rd32(bdf, off);
+	uint32_t type = (fw >> 1) & 3; /* 0: 32-bit, 2: 64-bit (PCI 3.0, 6.2.5.1) */
+	if ((fw & 1) || (type != 0 && type != 2) || (type == 2 && idx == 5))
+		return 0;
+	uint32_t hi = type == 2 ? cfg_rd32(bdf, off + 4) : 0;
+	cfg_wr32(bdf, off, 0xffffffff);
+	uint32_t mask = cfg_rd32(bdf, off) & ~0xfu;
+	*size_out = 0;
+	if (!mask) { /* not implemented */
+		cfg_wr32(bdf, off, fw);
+		return 0;
+	}
+	uint32_t size = ~mask + 1;
+	uint32_t want = opt.bar_keep ? (fw & ~0xfu) : addr & ~(size - 1);
+	cfg_wr32(bdf, off, want | (fw & 0xf));
+	if (type == 2 && !opt.bar_keep)
+		cfg_wr32(bdf, off + 4, 0);
+	uint32_t got = cfg_rd32(bdf, off) & ~0xfu;
+	uint32_t got_hi = type == 2 ? cfg_rd32(bdf, off + 4) : 0;
+	*size_out = size;
+	say("e1000e bar%u=%x size=%x firmware=%x%s\n", idx, got, size, fw,
+	    type == 2 ? " 64-bit" : "");
+	if (got != want || !got || got_hi || (opt.bar_keep && hi) || size < 16 ||
+	    (!opt.bar_keep && size > BAR_SLOT))
+		return 0;
+	return got;
+}
+
+/* Every memory BAR (BAR0: registers; the Table and PBA BIRs name theirs;
+ * the 82574's flash BAR must not decode at 0 either), each in its own 1 MiB
+ * slot after the edus'; Memory + Bus Master + INTx Disable (I/O stays off). */
+static bool nic_setup(void)
+{
+	uint32_t bdf = nic.bdf;
+	nic.cap = find_cap(bdf, 0x11);
+	if (!nic.cap) {
+		say("e1000e at %b has no MSI-X capability\n", bdf);
+		return false;
+	}
+	uint32_t ctl = cfg_rd16(bdf, nic.cap + 2);
+	uint32_t tbl = cfg_rd32(bdf, nic.cap + 4), pba = cfg_rd32(bdf, nic.cap + 8);
+	uint32_t tbir = tbl & 7, pbir = pba & 7, toff = tbl & ~7u, poff = pba & ~7u;
+	nic.table_size = (ctl & 0x7ff) + 1;
+	nic.used = nic.table_size < NIC_VECS ? nic.table_size : NIC_VECS;
+	uint32_t cmd = cfg_rd16(bdf, 0x04);
+	cfg_wr16(bdf, 0x04, (uint16_t)(cmd & ~0x3u)); /* decode off while sizing */
+	uint32_t addr[6] = { 0 }, size[6] = { 0 }, slot = MAX_EDU;
+	bool ok = tbir < 6 && pbir < 6;
+	for (uint32_t b = 0; b < 6; b++) {
+		uint32_t fw = cfg_rd32(bdf, 0x10 + 4 * b);
+		if (fw & 1)
+			continue; /* I/O BAR */
+		addr[b] = nic_bar(b, opt.bar + slot * BAR_SLOT, &size[b]);
+		if (size[b])
+			slot++;
+		ok = ok && (addr[b] || !size[b]);
+		if (((fw >> 1) & 3) == 2)
+			b++; /* the upper half of a 64-bit BAR */
+	}
+	ok = ok && addr[0] && addr[tbir] && addr[pbir];
+	cfg_wr16(bdf, 0x04, (uint16_t)((cmd | 0x6 | 0x400) & 0xffff));
+	uint32_t cmd_rb = cfg_rd16(bdf, 0x04);
+	ok = ok && (cmd_rb & 0x6) == 0x6 && toff + nic.table_size * 16 <= size[tbir] &&
+	     poff + ((nic.table_size + 63) / 64) * 8 <= size[pbir];
+	if (ok) {
+		nic.regs = addr[0];
+		nic.table = addr[tbir] + toff;
+		nic.pba = addr[pbir] + poff;
+	}
+	say("GUEST INFO msix %b table-size=%u table-bir=%u table-offset=%x pba-bir=%u "
+	    "pba-offset=%x vectors-used=%u guest-vectors=%u-%u command=%x\n",
+	    bdf, nic.table_size, tbir, toff, pbir, poff, nic.used, VEC_NIC0,
+	    VEC_NIC0 + nic.used - 1, cmd_rb);
+	return ok;
+}
+
+static uint32_t tbl_rd(uint32_t i, uint32_t w)
+{
+	return mmio_rd32(nic.table + 16 * i + 4 * w);
+}
+static void tbl_wr(uint32_t i, uint32_t w, uint32_t v)
+{
+	mmio_wr32(nic.table + 16 * i + 4 * w, v);
+}
+static uint32_t pba_bit(uint32_t i)
+{
+	return (mmio_rd32(nic.pba + 4 * (i / 32)) >> (i % 32)) & 1;
+}
+static void msix_control(uint16_t v)
+{
+	cfg_wr16(nic.bdf, nic.cap + 2, v);
+}
+static uint32_t nic_rd(uint32_t r)
+{
+	return mmio_rd32(nic.regs + r);
+}
+static void nic_wr(uint32_t r, uint32_t v)
+{
+	mmio_wr32(nic.regs + r, v);
+}
+
+/* Enable MSI-X with the Function Mask set, program and read back every
+ * used entry (masked), route cause i to vector i, then unmask. */
+static bool check_msix_table(void)
+{
+	msix_control(MSIX_ENABLE | MSIX_FMASK);
+	uint32_t ctl = cfg_rd16(nic.bdf, nic.cap + 2);
+	uint32_t bad = 0, bad_ctrl = 0;
+	for (uint32_t i = 0; i < nic.used; i++) {
+		tbl_wr(i, 0, MSI_ADDR | (apic_id << 12));
+		tbl_wr(i, 1, 0);
+		tbl_wr(i, 2, VEC_NIC0 + i); /* fixed, edge (SDM 11.11.2) */
+		tbl_wr(i, 3, 1);	    /* masked */
+	}
+	for (uint32_t i = 0; i < nic.used; i++) {
+		bad += tbl_rd(i, 0) != (MSI_ADDR | (apic_id << 12));
+		bad += tbl_rd(i, 1) != 0;
+		bad += tbl_rd(i, 2) != VEC_NIC0 + i;
+		bad_ctrl += (tbl_rd(i, 3) & 1) != 1;
+	}
+	/* The device: no auto-clear, no auto-mask, no cause pending, cause
+	 * i -> MSI-X vector i. */
+	nic_wr(NIC_IMC, 0xffffffff);
+	nic_wr(NIC_EIAC, 0);
+	nic_wr(NIC_IAM, 0);
+	nic_wr(NIC_CTRL_EXT, nic_rd(NIC_CTRL_EXT) & ~NIC_CTRL_EXT_0);
+	nic_wr(NIC_ICR, 0xffffffff);
+	uint32_t ivar = 0;
+	for (uint32_t i = 0; i < nic.used; i++)
+		ivar |= (NIC_IVAR_VALID | i) << (4 * i);
+	nic_wr(NIC_IVAR, ivar);
+	uint32_t ivar_rb = nic_rd(NIC_IVAR);
+	for (uint32_t i = 0; i < nic.used; i++) {
+		tbl_wr(i, 3, 0);
+		bad_ctrl += (tbl_rd(i, 3) & 1) != 0;
+	}
+	msix_control(MSIX_ENABLE);
+	uint32_t ctl2 = cfg_rd16(nic.bdf, nic.cap + 2);
+	uint32_t cause_all = 0;
+	for (uint32_t i = 0; i < nic.used; i++)
+		cause_all |= nic_cause[i];
+	nic_wr(NIC_IMS, cause_all);
+	bool ok = (ctl & 0xC000) == 0xC000 && (ctl2 & 0xC000) == MSIX_ENABLE && !bad && !bad_ctrl &&
+		  ivar_rb == ivar;
+	result(ok, "msix-table");
+	say("entries=%u address=%x vectors=%u-%u mismatched-words=%u mismatched-masks=%u "
+	    "control-masked=%x control=%x ivar=%x ivar-read=%x\n",
+	    nic.used, MSI_ADDR | (apic_id << 12), VEC_NIC0, VEC_NIC0 + nic.used - 1, bad, bad_ctrl,
+	    ctl, ctl2, ivar, ivar_rb);
+	return ok;
+}
+
+/* Per used vector v: raise its cause N times through ICS, each must arrive
+ * on v's guest vector; nothing on any other vector, nothing extra. */
+static void check_msix_irq(void)
+{
+	uint32_t lost = 0, stray = 0;
+	for (uint32_t v = 0; v < nic.used; v++) {
+		uint32_t start = nic.irqs[v], rest0 = irq_count - start;
+		uint32_t lost_v = 0;
+		for (uint32_t i = 0; i < opt.n; i++) {
+			uint32_t before = nic.irqs[v];
+			sleep_ms(NIC_GAP_MS);
+			nic_wr(NIC_ICS, nic_cause[v]);
+			if (!wait_count(&nic.irqs[v], before + 1)) {
+				lost_v++;
+				break;
+			}
+		}
+		sleep_ms(50);
+		uint32_t got = nic.irqs[v] - start;
+		uint32_t other = (irq_count - nic.irqs[v]) - rest0;
+		say("GUEST INFO msix-irq vector=%u guest-vector=%u cause=%s raised=%u serviced=%u "
+		    "elsewhere=%u\n",
+		    v, VEC_NIC0 + v, nic_cause_name[v], opt.n, got, other);
+		lost += lost_v + (got < opt.n && !lost_v ? opt.n - got : 0);
+		stray += other + (got > opt.n ? got - opt.n : 0);
+	}
+	result(!lost && !stray, "msix-irq");
+	say("n=%u vectors=%u lost=%u stray=%u sti-fixups=%u\n", opt.n, nic.used, lost, stray,
+	    fixups);
+}
+
+/* Mask (vector or function), raise: nothing may arrive and the PBA bit is
+ * set; unmask: it arrives exactly once and the PBA bit is clear. */
+static void check_msix_masked(uint32_t v, bool function)
+{
+	const char *name = function ? "msix-function-mask" : "msix-mask";
+	uint32_t start = nic.irqs[v], rest0 = irq_count - start;
+	if (!opt.msix_no_mask) {
+		if (function)
+			msix_control(MSIX_ENABLE | MSIX_FMASK);
+		else
+			tbl_wr(v, 3, 1);
+	}
+	nic_wr(NIC_ICS, nic_cause[v]);
+	sleep_ms(50);
+	uint32_t while_masked = nic.irqs[v] - start;
+	uint32_t pending = pba_bit(v);
+	if (function)
+		msix_control(MSIX_ENABLE);
+	else
+		tbl_wr(v, 3, 0);
+	bool arrived = wait_count(&nic.irqs[v], start + 1);
+	sleep_ms(50);
+	uint32_t got = nic.irqs[v] - start, after = pba_bit(v);
+	uint32_t other = (irq_count - nic.irqs[v]) - rest0;
+	bool ok = !while_masked && pending && arrived && got == 1 && !after && !other;
+	result(ok, name);
+	say("vector=%u guest-vector=%u while-masked=%u pba-masked=%u after-unmask=%u "
+	    "pba-unmasked=%u elsewhere=%u%s\n",
+	    v, VEC_NIC0 + v, while_masked, pending, got, after, other,
+	    opt.msix_no_mask ? " (fault=msix-no-mask: mask not set)" : "");
+}
+
+static void check_nic(void)
+{
+	bool ok = nic_setup();
+	result(ok, "msix-bar");
+	say("e1000e %b registers=%x msix-table=%x pba=%x\n", nic.bdf, nic.regs, nic.table, nic.pba);
+	if (!ok || !check_msix_table())
+		return;
+	check_msix_irq();
+	check_msix_masked(0, false);
+	check_msix_masked(nic.used - 1, true);
 }
 
 /* ---- timings (bench=N): TSC cycles, medians and percentiles ---------- */
@@ -887,19 +1358,19 @@ static uint32_t clamp32(uint64_t v)
 	return v > 0xffffffffu ? 0xffffffffu : (uint32_t)v;
 }
 
-static void bench(void)
+static void bench(struct edu *d)
 {
 	uint32_t n = opt.bench;
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t t = rdtsc();
-		(void)edu_rd(EDU_IDENT);
+		(void)edu_rd(d, EDU_IDENT);
 		samples[i] = clamp32(rdtsc() - t);
 	}
 	bench_report("bar-read", n);
 	use_ecam = false;
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t t = rdtsc();
-		(void)cfg_rd32(edu_bdf, 0);
+		(void)cfg_rd32(d->bdf, 0);
 		samples[i] = clamp32(rdtsc() - t);
 	}
 	bench_report("cfg-read-cf8", n);
@@ -907,7 +1378,7 @@ static void bench(void)
 		use_ecam = true;
 		for (uint32_t i = 0; i < n; i++) {
 			uint64_t t = rdtsc();
-			(void)cfg_rd32(edu_bdf, 0);
+			(void)cfg_rd32(d->bdf, 0);
 			samples[i] = clamp32(rdtsc() - t);
 		}
 		use_ecam = false;
@@ -915,12 +1386,12 @@ static void bench(void)
 	}
 	uint32_t lost = 0;
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t before = irq_count;
+		uint32_t before = d->irqs;
 		if (opt.trace)
 			outb(TRACE_PORT, 0);
 		uint64_t t = rdtsc();
-		edu_wr(EDU_IRQ_RAISE, 0x10000);
-		if (!wait_irq(before + 1))
+		edu_wr(d, EDU_IRQ_RAISE, 0x10000);
+		if (!wait_count(&d->irqs, before + 1))
 			lost++;
 		samples[i] = clamp32(rdtsc() - t);
 	}
@@ -954,16 +1425,29 @@ void guest_main(uint32_t magic, const uint32_t *mbi)
 	say("mem-end=%x irq=%s n=%u ecam=%x\n", mem_end, opt.irq == IRQ_MSI ? "msi" : "intx", opt.n,
 	    opt.ecam);
 	check_scan();
-	check_bar();
-	check_ident();
-	irq_setup();
-	check_factorial();
-	check_raise();
-	check_dma();
-	if (opt.dma_out)
-		check_dma_outside(mem_end);
-	if (opt.bench)
-		bench();
+	for (uint32_t k = 0; k < n_edu; k++)
+		check_bar(&edus[k], k);
+	for (uint32_t k = 0; k < n_edu; k++)
+		if (edus[k].ok)
+			check_ident(&edus[k]);
+	irq_setup_cpu();
+	for (uint32_t k = 0; k < n_edu; k++)
+		if (edus[k].ok)
+			irq_setup(&edus[k], k);
+	for (uint32_t k = 0; k < n_edu; k++) {
+		struct edu *d = &edus[k];
+		if (!d->ok)
+			continue;
+		check_factorial(d);
+		check_raise(d);
+		check_dma(d);
+		if (k == 0 && opt.dma_out)
+			check_dma_outside(d, mem_end);
+		if (k == 0 && opt.bench)
+			bench(d);
+	}
+	if (nic.found && opt.msix)
+		check_nic();
 	say("GUEST STATS irqs=%u spurious=%u sti-fixups=%u unexpected=%u\n", irq_count, spurious,
 	    fixups, unexpected);
 	finish();

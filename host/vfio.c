@@ -762,16 +762,25 @@ int hqio_vfio_irq_count(struct hqio_vfio *v, struct hqio_bdf bdf, enum hqio_irq_
 	return 0;
 }
 
+/* The device of an interrupt call, or NULL with v's error set. */
+static struct vdev *irq_dev(struct hqio_vfio *v, struct hqio_bdf bdf, enum hqio_irq_type type)
+{
+	struct vdev *d = need_dev(v, bdf);
+	if (d && (unsigned)type >= N_TYPES) {
+		fail(v, -EINVAL, "unknown interrupt type %d", (int)type);
+		return NULL;
+	}
+	return d;
+}
+
 static int v_irq_set(void *ctx, struct hqio_bdf bdf, enum hqio_irq_type type, unsigned count,
 		     hqio_irq_fn fn, void *arg)
 {
 	struct hqio_vfio *v = ctx;
 	char b[HQIO_BDF_STR_MAX];
-	struct vdev *d = need_dev(v, bdf);
+	struct vdev *d = irq_dev(v, bdf, type);
 	if (!d)
-		return -ENODEV;
-	if ((unsigned)type >= N_TYPES)
-		return fail(v, -EINVAL, "unknown interrupt type %d", (int)type);
+		return v->last.code;
 	irq_off(d, type);
 	if (count == 0)
 		return 0;
@@ -839,11 +848,9 @@ static int v_irq_mask(void *ctx, struct hqio_bdf bdf, enum hqio_irq_type type, u
 {
 	struct hqio_vfio *v = ctx;
 	char b[HQIO_BDF_STR_MAX];
-	struct vdev *d = need_dev(v, bdf);
+	struct vdev *d = irq_dev(v, bdf, type);
 	if (!d)
-		return -ENODEV;
-	if ((unsigned)type >= N_TYPES)
-		return fail(v, -EINVAL, "unknown interrupt type %d", (int)type);
+		return v->last.code;
 	if (type != HQIO_IRQ_INTX)
 		return fail(v, -EOPNOTSUPP,
 			    "method not supported: vfio-pci masks only INTx (%s vector %u of %s)",
@@ -915,6 +922,35 @@ int hqio_vfio_set_irq_eventfds(struct hqio_vfio *v, struct hqio_bdf bdf, enum hq
 	if (rc < 0)
 		return hqio_error_set(err, -e, "%s: swapping %u %s trigger(s): %s", bdf_str(bdf, b),
 				      count, irq_name[type], errtext(e));
+	return 0;
+}
+
+int hqio_vfio_set_intx_unmask_eventfd(struct hqio_vfio *v, struct hqio_bdf bdf, int efd,
+				      struct hqio_error *err)
+{
+	char b[HQIO_BDF_STR_MAX];
+	struct vdev *d = v ? dev_of(v, bdf) : NULL;
+	if (!d)
+		return hqio_error_set(err, -ENODEV, "%s was not added to this VFIO container",
+				      bdf_str(bdf, b));
+	if (d->irq[HQIO_IRQ_INTX].count == 0)
+		return hqio_error_set(err, -EINVAL,
+				      "%s: INTx is not enabled (enable it before its unmask eventfd)",
+				      bdf_str(bdf, b));
+	union {
+		struct vfio_irq_set set;
+		uint8_t bytes[sizeof(struct vfio_irq_set) + sizeof(int32_t)];
+	} u = { .set = { .argsz = sizeof(u.bytes),
+			 .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK,
+			 .index = VFIO_PCI_INTX_IRQ_INDEX,
+			 .start = 0,
+			 .count = 1 } };
+	int32_t fd = efd;
+	memcpy(u.bytes + sizeof(struct vfio_irq_set), &fd, sizeof(fd));
+	/* vfio-pci: an eventfd of -1 removes the unmask eventfd (vfio_pci_set_intx_unmask). */
+	if (ioctl(d->fd, VFIO_DEVICE_SET_IRQS, &u) < 0)
+		return hqio_error_set(err, -errno, "%s: INTx unmask eventfd: %s", bdf_str(bdf, b),
+				      errtext(errno));
 	return 0;
 }
 

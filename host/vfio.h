@@ -87,6 +87,11 @@ int hqio_vfio_device_fd(struct hqio_vfio *v, struct hqio_bdf bdf);
  * vectors. A later irq_set of the type re-creates the backend's own. */
 int hqio_vfio_set_irq_eventfds(struct hqio_vfio *v, struct hqio_bdf bdf, enum hqio_irq_type type,
 			       const int *efds, unsigned count, struct hqio_error *err);
+/* Have VFIO unmask bdf's INTx whenever efd is signalled (VFIO's virqfd:
+ * e.g. KVM's resample eventfd, so that the guest's EOI unmasks the line in
+ * the kernel); efd -1 removes it. INTx must be enabled (irq_set). */
+int hqio_vfio_set_intx_unmask_eventfd(struct hqio_vfio *v, struct hqio_bdf bdf, int efd,
+				      struct hqio_error *err);
 
 /* VFIO_DEVICE_RESET with Linux's reset_method narrowed to method ("flr",
  * "pm", ...; NULL: Linux's own order) for the call, then written back. */

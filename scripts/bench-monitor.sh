@@ -95,6 +95,10 @@ for i in range(1, boots + 1):
         for name, r in re.findall(r"(\S+) hqio/QEMU ([0-9.]+|n/a) \(", m.group(2)):
             key = name if name.startswith("irq-") else f"{name}, {mode} guest"
             add(f"hqio/QEMU {key}", num(r), n)
+    m = re.search(r"PASS monitor_peer/hostintx-ratios: N=(\d+) p50 TSC: irq-roundtrip-intx "
+                  r"hqio/QEMU ([0-9.]+|n/a) \(", text)
+    if m:
+        add("hqio/QEMU irq-roundtrip-intx, host INTx both", num(m.group(2)), int(m.group(1)))
     m = re.search(r"PASS monitor_bench/bar-read: .*trapped/direct ([0-9.]+)x", text)
     if m:
         add("hqio trapped/memslot BAR read", num(m.group(1)), 300)

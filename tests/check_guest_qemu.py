@@ -1,12 +1,20 @@
 #!/usr/bin/env python3
 """Run hqio's bare-metal test guest (guest/, docs/monitor.md) under plain QEMU
-(TCG, no KVM) with QEMU's edu device, so that the guest's driver logic is
-proven independently of hqio's monitor.
+(TCG, no KVM) with QEMU's edu and e1000e devices, so that the guest's driver
+logic is proven independently of hqio's monitor.
 
-Positive runs: MSI with ECAM on pcie.0, INTx behind a PCIe root port. Negative
-controls (the checks must be able to fail): no edu device (scan fails), a
-handler that skips the LAPIC EOI (interrupts are lost), an INTx handler that
-does not acknowledge the device (extra interrupts).
+Positive runs: MSI with ECAM on pcie.0, INTx behind a PCIe root port; two edus
+(one on pcie.0, one behind a root port) in MSI and INTx mode, each device's
+checks under its own name; three edus on pcie.0 with an INTx line shared;
+e1000e alone behind a root port (MSI-X: table, one cause per vector, vector
+mask, function mask); edu and e1000e together with the BARs moved. Negative
+controls (the checks must be able to fail): no supported device (scan fails),
+a handler that skips the LAPIC EOI (edu and MSI-X interrupts are lost), an
+INTx handler that does not acknowledge the device (extra interrupts), an MSI-X
+handler that leaves its cause set in ICR (no new message: lost), a
+shared-line handler that polls only the first device, a guest that skips the
+MSI-X mask bits but still expects silence (msix-mask and msix-function-mask
+fail).
 
 usage: check_guest_qemu.py HQIO_BINARY   (exit 77: skip, with the reason)
 """
@@ -19,8 +27,14 @@ import sys
 QEMU = "qemu-system-x86_64"
 RUN_TIMEOUT_S = 120  # a hung guest fails the test instead of hanging ctest
 EXIT_PASS, EXIT_FAIL = 33, 35  # isa-debug-exit: (0x10 << 1) | 1, (0x11 << 1) | 1
-ALL_CHECKS = {"boot", "scan-cf8", "bar", "ident", "liveness", "irq-setup",
-              "factorial-irq", "raise-irq", "dma"}
+EDU_CHECKS = {"bar", "ident", "liveness", "irq-setup", "factorial-irq", "raise-irq", "dma"}
+ALL_CHECKS = {"boot", "scan-cf8"} | EDU_CHECKS
+MSIX_CHECKS = {"msix-bar", "msix-table", "msix-irq", "msix-mask", "msix-function-mask"}
+RP1 = ["-device", "pcie-root-port,id=rp1,chassis=1,slot=1"]
+RP2 = ["-device", "pcie-root-port,id=rp2,chassis=2,slot=2"]
+# QEMU's 82574L model; the user-mode backend with restrict=on: no traffic leaves
+NIC = ["-netdev", "user,id=n0,restrict=on", "-device", "e1000e,netdev=n0"]
+NIC_RP2 = RP2 + ["-netdev", "user,id=n0,restrict=on", "-device", "e1000e,netdev=n0,bus=rp2"]
 
 
 def skip(msg):
@@ -86,10 +100,69 @@ def main():
            "intx behind a root port (bridge followed, line from 0x3C): every check PASS", out)
     expect("edu at 01:00.0" in out, "intx: edu found on bus 1 behind the root port", out)
 
+    # Two edus, one on pcie.0 (00:01.0), one behind a root port (01:00.0);
+    # bar=keep: a BAR moved out of the root port's window would not decode.
+    two = edu + RP1 + ["-device", "edu,bus=rp1"]
+    second = {c + "@01:00.0" for c in EDU_CHECKS}
+    for mode in ("msi", "intx"):
+        rc, out, res = run(guest, f"irq={mode} n=10 bar=keep", two)
+        expect(rc == EXIT_PASS and ALL_CHECKS | second <= set(res)
+               and all(v[0] == "PASS" for v in res.values())
+               and re.search(r"^GUEST RESULT factorial-irq@01:00.0 PASS n=10 serviced=10 .*"
+                             r"other-devices=0$", out, re.M) is not None
+               and "GUEST INFO further edu 01:00.0" in out,
+               f"two edus, {mode}: both devices' checks PASS, the second as name@01:00.0", out)
+        if mode == "msi":
+            expect(re.search(r"^GUEST RESULT irq-setup PASS msi .*vector=64$", out, re.M)
+                   and re.search(r"^GUEST RESULT irq-setup@01:00.0 PASS msi .*vector=65$", out,
+                                 re.M), "two edus, msi: one vector per device (64, 65)", out)
+
+    # Three edus on pcie.0: QEMU's q35 swizzle puts two of them on one line.
+    three = edu * 3
+    rc, out, res = run(guest, "irq=intx n=5", three)
+    expect(rc == EXIT_PASS and all(v[0] == "PASS" for v in res.values())
+           and len([n for n in res if n.startswith("factorial-irq")]) == 3
+           and "shared-with=" in out,
+           "three edus, intx, a shared line: every device's checks PASS", out)
+
+    # e1000e alone behind a root port: MSI-X through its capability and table.
+    rc, out, res = run(guest, "n=5 bar=keep", NIC_RP2)
+    expect(rc == EXIT_PASS and MSIX_CHECKS | {"scan-cf8"} <= set(res)
+           and all(v[0] == "PASS" for v in res.values())
+           and re.search(r"^GUEST INFO msix 01:00.0 table-size=5 table-bir=\d ", out, re.M)
+           and "msix-irq PASS n=5 vectors=5 lost=0 stray=0" in out,
+           "e1000e behind a root port: msix-table/-irq/-mask/-function-mask PASS", out)
+
+    # edu and e1000e on pcie.0, every BAR moved (edu 0xE0000000, the e1000e from 0xE0400000).
+    rc, out, res = run(guest, "n=5", edu + NIC)
+    expect(rc == EXIT_PASS and ALL_CHECKS | MSIX_CHECKS <= set(res)
+           and all(v[0] == "PASS" for v in res.values())
+           and "registers=0xe0400000" in out,
+           "edu + e1000e: every edu and MSI-X check PASS, BARs in their own slots", out)
+
     # Negative controls.
     rc, out, res = run(guest, "n=5", [])
     expect(rc == EXIT_FAIL and res.get("scan-cf8", ("",))[0] == "FAIL",
            "negative control, no edu: scan-cf8 FAIL, exit 35", out)
+    rc, out, res = run(guest, "n=3 bar=keep fault=msix-no-mask", NIC_RP2)
+    expect(rc == EXIT_FAIL and res.get("msix-mask", ("",))[0] == "FAIL"
+           and res.get("msix-function-mask", ("",))[0] == "FAIL"
+           and res.get("msix-irq", ("",))[0] == "PASS",
+           "negative control, MSI-X mask bits not set: msix-mask and msix-function-mask FAIL",
+           out)
+    rc, out, res = run(guest, "n=3 bar=keep timeout=200 fault=no-eoi", NIC_RP2)
+    expect(rc == EXIT_FAIL and res.get("msix-irq", ("",))[0] == "FAIL"
+           and res.get("msix-table", ("",))[0] == "PASS",
+           "negative control, MSI-X handler without EOI: msix-irq FAIL", out)
+    rc, out, res = run(guest, "n=3 bar=keep timeout=200 fault=no-ack", NIC_RP2)
+    expect(rc == EXIT_FAIL and res.get("msix-irq", ("",))[0] == "FAIL",
+           "negative control, MSI-X handler that leaves its cause in ICR: msix-irq FAIL "
+           "(no new message)", out)
+    rc, out, res = run(guest, "irq=intx n=3 timeout=200 fault=no-share-poll", three)
+    shared_fail = [n for n, v in res.items() if n.startswith("factorial-irq@") and v[0] == "FAIL"]
+    expect(rc == EXIT_FAIL and res.get("factorial-irq", ("",))[0] == "PASS" and shared_fail,
+           "negative control, shared-line handler polls one device: the other's "
+           "factorial-irq FAIL", out)
     rc, out, res = run(guest, "n=5 timeout=200 fault=no-eoi", edu)
     expect(rc == EXIT_FAIL and res.get("factorial-irq", ("",))[0] == "FAIL"
            and "lost=1" in res["factorial-irq"][1],

@@ -19,6 +19,8 @@
 #include <errno.h>
 #include <cmocka.h>
 
+#include "bars.h"
+
 #include "sim.h"
 #include "guest.h"
 #include "devices/devices.h"
@@ -238,6 +240,29 @@ static void test_trapped_ranges(void **state)
 	sizes[0] = 16 << 20;
 	sizes[5] = 128;
 	assert_int_equal(hqio_dvh_trapped_ranges(q, sizes, 4096, NULL, 0), 2);
+}
+
+/* The monitor maps every BAR page but the back door's (vmm/bars.c). */
+static void test_monitor_traps_backdoor_page(void **state)
+{
+	(void)state;
+	struct rig *r = rig_new();
+	struct fnrig *x = gpu_guest(r, false, NULL);
+	struct hqio_dvh_range dr[4];
+	int nd = hqio_vpci_trapped_ranges(&x->v, 4096, dr, 4);
+	assert_int_equal(nd, 1);
+	struct hqio_vmm_trap t = { dr[0].off, dr[0].len };
+	uint64_t size = x->v.bar_size[dr[0].bar];
+	struct hqio_vmm_piece p[8];
+	unsigned np = hqio_vmm_bar_pieces(size, 4096, &t, 1, p, 8);
+	uint64_t mapped = 0;
+	for (unsigned i = 0; i < np; i++) {
+		mapped += p[i].len;
+		assert_true(SIM_GPU_CFG_MIRROR + 4096 <= p[i].off ||
+			    SIM_GPU_CFG_MIRROR >= p[i].off + p[i].len);
+	}
+	assert_int_equal(mapped, size - 4096);
+	rig_free(r);
 }
 
 static void test_vpci_reports_trapped_pages(void **state)
@@ -726,6 +751,7 @@ int main(void)
 		cmocka_unit_test(test_match_by_id_mask_and_class),
 		cmocka_unit_test(test_trapped_ranges),
 		cmocka_unit_test(test_vpci_reports_trapped_pages),
+		cmocka_unit_test(test_monitor_traps_backdoor_page),
 		cmocka_unit_test(test_gpu_mirror_shows_virtual_values),
 		cmocka_unit_test(test_gpu_mirror_disabled_shows_host_values),
 		cmocka_unit_test(test_gpu_mirror_write_stays_virtual),

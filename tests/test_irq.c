@@ -757,6 +757,50 @@ static void test_intx_from_msi(void **state)
 /* INTx-only devices                                                    */
 /* ------------------------------------------------------------------ */
 
+/* host_intx_only: an MSI-capable function served on its INTx pin (the
+ * monitor's --host-intx); the guest has INTx only. */
+static void test_host_intx_only(void **state)
+{
+	(void)state;
+	struct rig r;
+	rig_init(&r, 43);
+	struct tdev da;
+	struct tguest ga;
+	dev_init(&da, r.p, r.ref.edu, DEV_MSG, 1);
+	struct hqio_irq_config c;
+	guest_init(&ga, "edu/A", r.p, NULL, &da, 0xfee00000ULL, 0x40);
+	cfg_from_fn(&r, &c, r.ref.edu, &ga);
+	assert_true(c.msi && c.pin);
+	c.host_intx_only = true;
+	ga.irq = rig_irq(&r, &c);
+	assert_int_equal(ga.irq->host_type, HQIO_IRQ_INTX);
+	assert_int_equal(ga.irq->host_count, 1);
+	assert_int_equal(ga.irq->mode, HQIO_GUEST_IRQ_INTX);
+	/* The guest cannot leave INTx. */
+	assert_int_equal(hqio_irq_guest_msi(ga.irq, true, 1, 0xfee00000ULL, 0x40, 0), -EOPNOTSUPP);
+	assert_int_equal(ga.irq->mode, HQIO_GUEST_IRQ_INTX);
+	/* The host MSI stays off, so an event comes on the pin: the guest
+	 * line rises and the function is silenced (INTx Disable, the VFIO
+	 * model) until the guest's EOI. */
+	assert_int_equal(sim_fn_cfg_get(r.ref.edu, r.ref.edu->msi + HQIO_PCI_MSI_FLAGS, 2) &
+				 HQIO_PCI_MSI_FLAGS_ENABLE,
+			 0);
+	ga.manual = true;
+	dev_raise_one(&da, 0);
+	assert_true(ga.line);
+	assert_int_equal(ga.irq->stats.host_irqs, 1);
+	assert_true(sim_fn_cfg_get(r.ref.edu, HQIO_PCI_COMMAND, 2) &
+		    HQIO_PCI_COMMAND_INTX_DISABLE);
+	rig_fini(&r);
+	/* Without the flag the same function gets its MSI on the host. */
+	rig_init(&r, 44);
+	guest_init(&ga, "edu/A", r.p, NULL, &da, 0xfee00000ULL, 0x40);
+	cfg_from_fn(&r, &c, r.ref.edu, &ga);
+	ga.irq = rig_irq(&r, &c);
+	assert_int_equal(ga.irq->host_type, HQIO_IRQ_MSI);
+	rig_fini(&r);
+}
+
 /* 10ec:8169 (INTx Disable) shares its line with 10ec:8139 (P2P §9.1). */
 static void test_intx_only_disable(void **state)
 {
@@ -945,6 +989,7 @@ int main(void)
 		cmocka_unit_test(test_msi_two_guests),
 		cmocka_unit_test(test_msi_vectors),
 		cmocka_unit_test(test_intx_from_msi),
+		cmocka_unit_test(test_host_intx_only),
 		cmocka_unit_test(test_intx_only_disable),
 		cmocka_unit_test(test_intx_only_exclusive),
 		cmocka_unit_test(test_never_eoi),

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <cmocka.h>
 
+#include "bars.h"
 #include "commands.h"
 #include "loader.h"
 #include "pcihost.h"
@@ -382,9 +383,14 @@ static void test_vmm_argument_errors(void **state)
 	c.mem_bytes = (64u << 20) + 100;
 	run_expect(&c, -EINVAL, "multiple of 4 KiB");
 	c.mem_bytes = HQIO_VMM_MEM_DEFAULT;
-	c.n_assign = 2;
-	run_expect(&c, -EINVAL, "assigned");
+	c.n_assign = HQIO_VMM_MAX_ASSIGN + 1;
+	run_expect(&c, -EINVAL, "at most 4 assigned");
+	c.n_assign = 2; /* both 0000:00:00.0 */
+	run_expect(&c, -EINVAL, "assigned twice");
 	c.n_assign = 0;
+	c.host_intx = true; /* the guest would be left without its MSI */
+	run_expect(&c, -EINVAL, "--irq intx");
+	c.host_intx = false;
 	c.guest_len = 20;
 	run_expect(&c, -ENOEXEC, "not an ELF");
 	c.guest_len = sizeof(img);
@@ -414,6 +420,68 @@ static void test_vmm_no_kvm(void **state)
 	assert_int_equal(hqio_vmm_probe_kvm("/nonexistent/kvm", &err), -ENOENT);
 	assert_non_null(strstr(err.msg, "cannot open /nonexistent/kvm"));
 	assert_int_equal(hqio_vmm_probe_kvm("/dev/null", &err), -EOPNOTSUPP);
+}
+
+/* ---- BAR pages: mapped or trapped --------------------------------------- */
+static unsigned pieces(uint64_t size, const struct hqio_vmm_trap *t, unsigned n,
+		       struct hqio_vmm_piece *out, unsigned max)
+{
+	unsigned np = hqio_vmm_bar_pieces(size, 4096, t, n, out, max);
+	/* Invariants: in order, page aligned, inside the BAR, no trapped byte. */
+	for (unsigned i = 0; i < np; i++) {
+		assert_true(out[i].len > 0);
+		assert_int_equal(out[i].off % 4096, 0);
+		assert_int_equal(out[i].len % 4096, 0);
+		assert_true(out[i].off + out[i].len <= size);
+		if (i)
+			assert_true(out[i].off >= out[i - 1].off + out[i - 1].len);
+		for (unsigned k = 0; k < n; k++)
+			if (t[k].len && t[k].off < size)
+				assert_true(t[k].off + t[k].len <= out[i].off ||
+					    t[k].off >= out[i].off + out[i].len);
+	}
+	return np;
+}
+
+static void test_bar_pieces(void **state)
+{
+	(void)state;
+	struct hqio_vmm_piece p[8];
+	/* No trap: the whole BAR. */
+	assert_int_equal(pieces(128 << 10, NULL, 0, p, 8), 1);
+	assert_int_equal(p[0].len, 128 << 10);
+	/* e1000e-like: 16 KiB BAR3, MSI-X table at 0 (5 x 16 bytes), PBA at
+	 * 0x2000: pages 0 and 2 trapped, 1 and 3 mapped. */
+	struct hqio_vmm_trap x[] = { { 0x2000, 8 }, { 0, 5 * 16 } };
+	assert_int_equal(pieces(16 << 10, x, 2, p, 8), 2);
+	assert_int_equal(p[0].off, 0x1000);
+	assert_int_equal(p[0].len, 0x1000);
+	assert_int_equal(p[1].off, 0x3000);
+	assert_int_equal(p[1].len, 0x1000);
+	/* Table and PBA in one page, in the middle of a 1 MiB BAR. */
+	struct hqio_vmm_trap y[] = { { 0x80000, 64 * 16 }, { 0x80800, 8 } };
+	assert_int_equal(pieces(1 << 20, y, 2, p, 8), 2);
+	assert_int_equal(p[0].len, 0x80000);
+	assert_int_equal(p[1].off, 0x81000);
+	/* An unaligned trap straddling two pages, overlapping traps, a trap
+	 * reaching past the end, an empty one and one outside the BAR. */
+	struct hqio_vmm_trap z[] = { { 0x1ff0, 0x20 }, { 0x2000, 0x1800 }, { 0x7000, 0x9000 },
+				     { 0x5000, 0 }, { 0x10000, 4 } };
+	assert_int_equal(pieces(0x8000, z, 5, p, 8), 2);
+	assert_int_equal(p[0].off, 0);
+	assert_int_equal(p[0].len, 0x1000);
+	assert_int_equal(p[1].off, 0x4000);
+	assert_int_equal(p[1].len, 0x3000);
+	/* A trap at offset 0 covering everything: nothing to map. */
+	struct hqio_vmm_trap all[] = { { 0, ~0ull } };
+	assert_int_equal(pieces(0x8000, all, 1, p, 8), 0);
+	/* More gaps than room: what does not fit stays trapped. */
+	struct hqio_vmm_trap many[] = { { 0x1000, 1 }, { 0x3000, 1 }, { 0x5000, 1 } };
+	assert_int_equal(pieces(0x8000, many, 3, p, 2), 2);
+	assert_int_equal(p[1].off, 0x2000);
+	/* Bad arguments. */
+	assert_int_equal(hqio_vmm_bar_pieces(0x8000, 3000, many, 3, p, 8), 0);
+	assert_int_equal(hqio_vmm_bar_pieces(0, 4096, many, 3, p, 8), 0);
 }
 
 /* ---- hqio run ------------------------------------------------------------- */
@@ -448,6 +516,7 @@ static void test_cli_usage_errors(void **state)
 	assert_int_equal(run_cli("--guest", "x", "--reset-method", "nope"), HQIO_EXIT_USAGE);
 	assert_int_equal(run_cli("--guest", "x", "--fault-inject", "nope"), HQIO_EXIT_USAGE);
 	assert_int_equal(run_cli("--guest", "x", "--reset-method", NULL), HQIO_EXIT_USAGE);
+	assert_int_equal(run_cli("--guest", "builtin", "--host-intx", NULL), HQIO_EXIT_FAIL);
 }
 
 /* The VFIO accessors the monitor uses refuse what they do not hold. */
@@ -474,6 +543,7 @@ int main(void)
 		cmocka_unit_test(test_pcihost_cf8_cfc),
 		cmocka_unit_test(test_pcihost_ecam),
 		cmocka_unit_test(test_vmm_argument_errors),
+		cmocka_unit_test(test_bar_pieces),
 		cmocka_unit_test(test_vmm_no_kvm),
 		cmocka_unit_test(test_cli_usage_errors),
 		cmocka_unit_test(test_vfio_accessors_refuse),

@@ -15,11 +15,12 @@
 #include <string.h>
 
 static const char usage_text[] =
-	"usage: hqio run [--assign BDF] --guest FILE|builtin [options]\n"
+	"usage: hqio run [--assign BDF]... --guest FILE|builtin [options]\n"
 	"       hqio run --probe | --extract-guest FILE\n"
 	"\n"
-	"Run a multiboot guest in hqio's KVM monitor with the PCI function BDF\n"
-	"(bound to vfio-pci) assigned to it at 00:01.0: configuration space\n"
+	"Run a multiboot guest in hqio's KVM monitor with the PCI functions BDF\n"
+	"(bound to vfio-pci) assigned to it at 00:01.0, 00:02.0, ... in order\n"
+	"(INTx lines 10, 11, 5, 9): configuration space\n"
 	"through lib/vpci (CF8/CFC and ECAM), BAR pages in memslots, interrupts\n"
 	"through lib/irq, DMA through the IOMMU at IOVA = guest physical. Needs\n"
 	"root, a KVM that runs 32-bit guests, the IOMMU and vfio-pci.\n"
@@ -27,7 +28,7 @@ static const char usage_text[] =
 	"0xF4 (0x10 = all its checks passed).\n"
 	"\n"
 	"options:\n"
-	"  --assign BDF       function to assign (one for now)\n"
+	"  --assign BDF       a function to assign (repeat: up to 4)\n"
 	"  --guest FILE       multiboot v1 ELF32 kernel; `builtin` = hqio's test\n"
 	"                     guest for QEMU's edu device (guest/)\n"
 	"  --mem SIZE         guest RAM, K/M suffix (default 64M, 2M..256M)\n"
@@ -41,8 +42,11 @@ static const char usage_text[] =
 	"                     method that cannot work quarantines the function)\n"
 	"  --fault-inject canary  negative control (edu): at reclaim also arm a\n"
 	"                     canary the reset does not clear, so verification fails\n"
-	"  --msi-hop          guest MSI through the monitor (lib/irq + KVM_SIGNAL_MSI)\n"
-	"                     instead of VFIO eventfd -> KVM irqfd\n"
+	"  --msi-hop, --hop   every interrupt through the monitor (lib/irq +\n"
+	"                     KVM_SIGNAL_MSI or its INTx irqfd) instead of VFIO\n"
+	"                     eventfd -> KVM irqfd (MSI, MSI-X, host INTx)\n"
+	"  --host-intx        the host uses the functions' INTx pins although they\n"
+	"                     have MSI (the INTx-only path; needs --irq intx)\n"
 	"  --pin              vCPU thread on CPU 0, the monitor's helper threads on\n"
 	"                     CPU 1 (an experiment on interrupt latency)\n"
 	"  --eoi-first        INTx: a host MSI first takes a guest EOI KVM already\n"
@@ -141,6 +145,60 @@ static uint8_t *read_file(const char *path, size_t *len, struct hqio_error *err)
 	return buf;
 }
 
+static void json_dev(struct json *j, const struct hqio_vmm_dev_stats *d)
+{
+	char b[HQIO_BDF_STR_MAX];
+	json_obj(j, NULL);
+	json_str(j, "host_bdf", hqio_bdf_format(d->host_bdf, b, sizeof(b)));
+	snprintf(b, sizeof(b), "0000:%02x:%02x.%x", d->guest_bdf >> 8, (d->guest_bdf >> 3) & 0x1f,
+		 d->guest_bdf & 7);
+	json_str(j, "guest_bdf", d->guest_bdf ? b : NULL);
+	json_u64(j, "intx_gsi", d->intx_gsi);
+	json_str(j, "host_irq", d->host_irq);
+	json_u64(j, "config_accesses", d->cfg);
+	json_u64(j, "mmio_bar_trapped", d->mmio_trapped);
+	json_u64(j, "msix_table_pba_trapped", d->msix_trapped);
+	json_obj(j, "interrupts");
+	json_u64(j, "host", d->host_irqs);
+	json_u64(j, "delivered", d->delivered);
+	json_u64(j, "msi_signaled", d->msi_signaled);
+	json_bool(j, "fast_path", d->fast_path);
+	json_str(j, "path_detail", d->fast_path_msg[0] ? d->fast_path_msg : NULL);
+	json_bool(j, "intx_direct", d->intx_direct);
+	json_u64(j, "irqfd_attaches", d->fast_attaches);
+	json_u64(j, "fallback_to_hop", d->fast_fallback);
+	json_int(j, "host_proc_interrupts", d->host_vfio_irqs);
+	json_bool(j, "kvm_vfio_group_added", d->kvm_vfio_group);
+	json_u64(j, "latched", d->latched);
+	json_u64(j, "reasserted", d->reasserted);
+	json_u64(j, "guest_eois", d->eois);
+	json_u64(j, "coalesced", d->coalesced);
+	json_u64(j, "spurious", d->spurious);
+	json_obj_end(j);
+	json_obj(j, "bars");
+	json_u64(j, "memslots", d->bar_slots);
+	json_u64(j, "trapped_bytes", d->bar_trapped_bytes);
+	json_hex(j, "guest_bar0", d->guest_bar0, 8);
+	json_hex(j, "host_bar0_before", d->host_bar0_before, 8);
+	json_hex(j, "host_bar0_after", d->host_bar0_after, 8);
+	json_bool(j, "host_bars_unchanged", d->host_bars_unchanged);
+	json_obj_end(j);
+	json_obj(j, "dma");
+	json_u64(j, "iommu_faults", d->dma_faults);
+	json_hex(j, "first_fault_addr", d->dma_fault_addr, 1);
+	json_obj_end(j);
+	json_obj(j, "reclaim");
+	json_str(j, "reset_plan", d->reset_plan[0] ? d->reset_plan : NULL);
+	json_bool(j, "assign_verified", d->assign_verified);
+	json_str(j, "assign_detail", d->assign_msg[0] ? d->assign_msg : NULL);
+	json_bool(j, "reset", d->reset_done);
+	json_str(j, "reset_used", d->reset_used[0] ? d->reset_used : NULL);
+	json_str(j, "reset_detail", d->reset_msg[0] ? d->reset_msg : NULL);
+	json_bool(j, "quarantined", d->quarantined);
+	json_obj_end(j);
+	json_obj_end(j);
+}
+
 static void print_json(const struct hqio_vmm_config *c, const struct hqio_vmm_stats *s, int rc,
 		       const struct hqio_error *err)
 {
@@ -154,7 +212,7 @@ static void print_json(const struct hqio_vmm_config *c, const struct hqio_vmm_st
 	for (unsigned i = 0; i < c->n_assign; i++)
 		json_str(&j, NULL, hqio_bdf_format(c->assign[i], b, sizeof(b)));
 	json_arr_end(&j);
-	json_str(&j, "guest_bdf", c->n_assign ? "0000:00:01.0" : NULL);
+	json_str(&j, "guest_bdf", c->n_assign ? "0000:00:01.0" : NULL); /* the first */
 	json_u64(&j, "mem_bytes", c->mem_bytes);
 	json_str(&j, "irq", c->irq == HQIO_VMM_IRQ_INTX ? "intx" : "msi");
 	json_obj(&j, "guest");
@@ -247,6 +305,10 @@ static void print_json(const struct hqio_vmm_config *c, const struct hqio_vmm_st
 	json_bool(&j, "bar_coherent", mt->bar_coherent);
 	json_str(&j, "bar_reason", mt->bar_reason);
 	json_obj_end(&j);
+	json_arr(&j, "devices");
+	for (unsigned i = 0; i < s->n_dev; i++)
+		json_dev(&j, &s->dev[i]);
+	json_arr_end(&j);
 	json_obj(&j, "kvm_debugfs");
 	json_int(&j, "total_exits", s->kvm_exits);
 	json_int(&j, "io_exits", s->kvm_io_exits);
@@ -258,13 +320,14 @@ static void print_json(const struct hqio_vmm_config *c, const struct hqio_vmm_st
 	json_end(&j);
 }
 
-static void print_text(const struct hqio_vmm_config *c, const struct hqio_vmm_stats *s)
+static void print_text(const struct hqio_vmm_stats *s)
 {
-	char b[HQIO_BDF_STR_MAX + 16] = "no function assigned";
-	if (c->n_assign) {
+	char b[HQIO_VMM_MAX_ASSIGN * (HQIO_BDF_STR_MAX + 16)] = "no function assigned";
+	for (unsigned i = 0; i < s->n_dev; i++) {
 		char f[HQIO_BDF_STR_MAX];
-		snprintf(b, sizeof(b), "%s as 00:01.0",
-			 hqio_bdf_format(c->assign[0], f, sizeof(f)));
+		size_t u = i ? strlen(b) : 0;
+		snprintf(b + u, sizeof(b) - u, "%s%s as 00:%02x.0", i ? ", " : "",
+			 hqio_bdf_format(s->dev[i].host_bdf, f, sizeof(f)), 1 + i);
 	}
 	printf("hqio run: guest exit 0x%x, %u checks passed, %u failed%s, %.3f s\n",
 	       (unsigned)s->guest_exit, s->guest_pass, s->guest_fail,
@@ -284,9 +347,17 @@ static void print_text(const struct hqio_vmm_config *c, const struct hqio_vmm_st
 	       (unsigned long long)s->host_irqs, (unsigned long long)s->delivered,
 	       (unsigned long long)s->latched, (unsigned long long)s->reasserted,
 	       (unsigned long long)s->eois);
-	if (c->n_assign)
-		printf("  MSI path: %s; host interrupts in /proc/interrupts: %lld\n",
-		       s->fast_path_msg, s->host_vfio_irqs);
+	for (unsigned i = 0; i < s->n_dev; i++) {
+		const struct hqio_vmm_dev_stats *d = &s->dev[i];
+		printf("  00:%02x.0 (host %s, INTx GSI %u): interrupts %s, path: %s; "
+		       "/proc/interrupts %lld; %llu host, %llu delivered, %llu EOIs; %llu trapped "
+		       "BAR exits (%llu MSI-X table/PBA)\n",
+		       1 + i, d->host_irq ? d->host_irq : "-", d->intx_gsi,
+		       d->fast_path ? "irqfd" : "hop", d->fast_path_msg, d->host_vfio_irqs,
+		       (unsigned long long)d->host_irqs, (unsigned long long)d->delivered,
+		       (unsigned long long)d->eois, (unsigned long long)d->mmio_trapped,
+		       (unsigned long long)d->msix_trapped);
+	}
 	if (s->intx_samples)
 		printf("  INTx: line assert -> guest EOI seen: p10 %u us, p50 %u us, p90 %u us "
 		       "(%u samples)\n",
@@ -309,25 +380,36 @@ static void print_text(const struct hqio_vmm_config *c, const struct hqio_vmm_st
 		       s->memtype.model, s->memtype.ram_guest, s->memtype.ram_effective,
 		       s->memtype.ram_coherent ? "DMA coherent" : "DMA NOT coherent",
 		       s->memtype.bar_guest, s->memtype.bar_effective);
-	if (c->n_assign) {
-		printf("  assignment: plan %s; %s\n", s->reset_plan[0] ? s->reset_plan : "-",
-		       s->assign_msg);
-		printf("  reclaim: reset %s (%s); guest RAM %s; host BAR0 0x%08x -> 0x%08x (%s)\n",
-		       s->reset_done ? "done" : "NOT done", s->reset_msg,
-		       s->memory_released ? "released" : "kept mapped", s->host_bar0_before,
-		       s->host_bar0_after, s->host_bars_unchanged ? "unchanged" : "CHANGED");
+	for (unsigned i = 0; i < s->n_dev; i++) {
+		const struct hqio_vmm_dev_stats *d = &s->dev[i];
+		char f[HQIO_BDF_STR_MAX];
+		hqio_bdf_format(d->host_bdf, f, sizeof(f));
+		printf("  %s assignment: plan %s; %s\n", f, d->reset_plan[0] ? d->reset_plan : "-",
+		       d->assign_msg);
+		printf("  %s reclaim: reset %s (%s); host BAR0 0x%08x -> 0x%08x (%s)\n", f,
+		       d->reset_done ? "done" : "NOT done", d->reset_msg, d->host_bar0_before,
+		       d->host_bar0_after, d->host_bars_unchanged ? "unchanged" : "CHANGED");
 	}
+	if (s->n_dev)
+		printf("  guest RAM %s\n", s->memory_released ? "released from the IOMMU domain"
+							      : "kept mapped (quarantine)");
 }
 
-static void quarantine_note(const struct hqio_vmm_config *c)
+static void quarantine_note(const struct hqio_vmm_stats *s)
 {
 	char b[HQIO_BDF_STR_MAX];
-	hqio_bdf_format(c->assign[0], b, sizeof(b));
-	fprintf(stderr,
-		"hqio run: %s is QUARANTINED: no verified reset, so its state is unknown; it stays "
-		"bound to vfio-pci and must not be handed back to a host driver or another guest "
-		"(a later run or `hqio vfio reset %s` that verifies a reset lifts it)\n",
-		b, b);
+	for (unsigned i = 0; i < s->n_dev; i++) {
+		if (!s->dev[i].quarantined)
+			continue;
+		hqio_bdf_format(s->dev[i].host_bdf, b, sizeof(b));
+		fprintf(stderr,
+			"hqio run: %s is QUARANTINED: no verified reset, so its state is unknown; "
+			"it stays "
+			"bound to vfio-pci and must not be handed back to a host driver or another "
+			"guest "
+			"(a later run or `hqio vfio reset %s` that verifies a reset lifts it)\n",
+			b, b);
+	}
 }
 
 int cmd_run(int argc, char **argv)
@@ -349,7 +431,8 @@ int cmd_run(int argc, char **argv)
 		O_PIN,
 		O_RMETHOD,
 		O_FAULT,
-		O_EOIFIRST
+		O_EOIFIRST,
+		O_HOSTINTX
 	};
 	static const struct option lo[] = {
 		{ "assign", required_argument, NULL, O_ASSIGN },
@@ -361,6 +444,8 @@ int cmd_run(int argc, char **argv)
 		{ "no-reset", no_argument, NULL, O_NORESET },
 		{ "trap-bars", no_argument, NULL, O_TRAP },
 		{ "msi-hop", no_argument, NULL, O_HOP },
+		{ "hop", no_argument, NULL, O_HOP },
+		{ "host-intx", no_argument, NULL, O_HOSTINTX },
 		{ "pin", no_argument, NULL, O_PIN },
 		{ "reset-method", required_argument, NULL, O_RMETHOD },
 		{ "fault-inject", required_argument, NULL, O_FAULT },
@@ -382,7 +467,7 @@ int cmd_run(int argc, char **argv)
 		switch (o) {
 		case O_ASSIGN:
 			if (c.n_assign >= HQIO_VMM_MAX_ASSIGN)
-				return usage_err("%s: one --assign for now", optarg);
+				return usage_err("--assign %s: at most 4 functions", optarg);
 			if (hqio_bdf_parse(optarg, &c.assign[c.n_assign]))
 				return usage_err("--assign %s: not a PCI address (DDDD:BB:DD.F)",
 						 optarg);
@@ -422,6 +507,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case O_HOP:
 			c.msi_hop = true;
+			break;
+		case O_HOSTINTX:
+			c.host_intx = true;
 			break;
 		case O_PIN:
 			c.pin = true;
@@ -520,14 +608,14 @@ int cmd_run(int argc, char **argv)
 	if (rc) {
 		fprintf(stderr, "hqio run: %s\n", err.msg);
 		if (s.quarantined)
-			quarantine_note(&c);
+			quarantine_note(&s);
 		return HQIO_EXIT_FAIL;
 	}
 	if (!json)
-		print_text(&c, &s);
+		print_text(&s);
 	if (s.quarantined) {
 		fprintf(stderr, "hqio run: reclaim failed: %s\n", s.reset_msg);
-		quarantine_note(&c);
+		quarantine_note(&s);
 		return HQIO_EXIT_FAIL;
 	}
 	return s.guest_exit == HQIO_VMM_GUEST_PASS && !s.timed_out ? HQIO_EXIT_OK : HQIO_EXIT_FAIL;

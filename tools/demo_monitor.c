@@ -5,6 +5,7 @@
  * machine's KVM can run it, the guest itself without an assigned device.
  */
 #include "loader.h"
+#include "bars.h"
 #include "pcihost.h"
 #include "vmm.h"
 
@@ -39,6 +40,20 @@ void demo_step_monitor(int n)
 	       cf8, bdf >> 8, (bdf >> 3) & 31, bdf & 7, off);
 	printf("  the same register through ECAM: one MMIO exit at 0x%llx\n",
 	       (unsigned long long)(HQIO_PCIHOST_ECAM_BASE + (1u << 15) + 0x10));
+	/* Which BAR pages are memslots (no exits) and which trap: QEMU's
+	 * e1000e keeps its MSI-X table at 0 and its PBA at 0x2000 of a
+	 * 16 KiB BAR3 (5 vectors). */
+	struct hqio_vmm_trap t[2] = { { 0, 5 * 16 }, { 0x2000, 8 } };
+	struct hqio_vmm_piece pc[4];
+	unsigned np = hqio_vmm_bar_pieces(16 << 10, 4096, t, 2, pc, 4);
+	printf("  e1000e BAR3 (16 KiB, MSI-X table @0x0, PBA @0x2000): mapped");
+	uint64_t mapped = 0;
+	for (unsigned i = 0; i < np; i++) {
+		printf(" [0x%llx, 0x%llx)", (unsigned long long)pc[i].off,
+		       (unsigned long long)(pc[i].off + pc[i].len));
+		mapped += pc[i].len;
+	}
+	printf(", %llu bytes trapped to lib/irq\n", (unsigned long long)((16 << 10) - mapped));
 	if (hqio_vmm_probe_kvm(NULL, &err)) {
 		printf("  KVM here cannot run it: %s\n", err.msg);
 	} else {
@@ -66,5 +81,9 @@ void demo_step_monitor(int n)
 	printf("  with edu (test bed, nested KVM): MSI and INTx from host MSI, DMA through the "
 	       "IOMMU, 0 exits for BAR accesses:\n");
 	printf("  try: hqio run --assign 0000:01:00.0 --guest builtin --irq intx --json\n");
-	printf("       bash testbed/run.sh --tests monitor_edu,monitor_bench\n");
+	printf("       hqio run --assign 0000:01:00.0 --assign 0000:02:00.0 --guest builtin  "
+	       "# edu + e1000e (MSI-X)\n");
+	printf("       hqio run --assign 0000:01:00.0 --guest builtin --irq intx --host-intx  "
+	       "# the INTx-only path\n");
+	printf("       bash testbed/run.sh --tests monitor_edu,monitor_devs,monitor_bench\n");
 }

@@ -1,27 +1,29 @@
 /*
  * hqio's monitor (see vmm.h, docs/monitor.md): one KVM VM, one vCPU, guest
  * RAM in a memslot and mapped for DMA at IOVA = guest physical, a virtual
- * host bridge (pcihost.c), the assigned function's configuration space
- * through lib/vpci and its interrupts through lib/irq.
+ * host bridge (pcihost.c), and up to HQIO_VMM_MAX_ASSIGN assigned
+ * functions, each with its configuration space through lib/vpci and its
+ * interrupts through lib/irq.
  *
  * KVM facts used (Linux Documentation/virt/kvm/api.rst; the order verified
- * in the test bed, testbed.md): KVM_CREATE_IRQCHIP before any vCPU; the
- * default GSI routing (0-15 PIC + IOAPIC, 16-23 IOAPIC) is kept because
- * this monitor sets no routes of its own (KVM_SET_GSI_ROUTING would
- * replace the defaults); guest MSIs are injected with KVM_SIGNAL_MSI; the
- * guest's INTx line is a KVM irqfd with KVM_IRQFD_FLAG_RESAMPLE, whose
+ * in the test bed, testbed.md): KVM_CREATE_IRQCHIP before any vCPU; guest
+ * MSIs are injected with KVM_SIGNAL_MSI (the hop) or by irqfds on MSI
+ * routes (the fast path; KVM_SET_GSI_ROUTING replaces the whole table, so
+ * the default PIC/IOAPIC routes are re-created beside them); each
+ * function's INTx line is a KVM irqfd with KVM_IRQFD_FLAG_RESAMPLE, whose
  * resample eventfd fires at the guest's EOI (the line is then de-asserted
  * by KVM and lib/irq decides whether to re-assert it).
  *
  * Threads: the vCPU runs in the calling thread; a "hop" thread waits for
- * the device's VFIO interrupt eventfds (host/vfio.c dispatch) and hands
- * them to lib/irq; a "resample" thread turns guest EOIs into
- * hqio_irq_guest_eoi. One mutex serializes every call into lib/vpci and
- * lib/irq.
+ * the functions' VFIO interrupt eventfds (host/vfio.c dispatch) and hands
+ * them to lib/irq; an "event" thread reads the monitor's own eventfds (the
+ * fast path's while no irqfd consumes them, and the guest's INTx EOIs).
+ * One mutex serializes every call into lib/vpci and lib/irq.
  */
 #define _GNU_SOURCE
 #include "vmm.h"
 #include "loader.h"
+#include "bars.h"
 #include "pcihost.h"
 #include "sysfs.h"
 #include "vfio.h"
@@ -52,19 +54,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#define KVM_DEV_DEFAULT	  "/dev/kvm"
-#define KVM_API_EXPECTED  12	      /* api.rst 4.1: KVM_GET_API_VERSION must return 12 */
-#define TSS_GPA		  0xfffbd000u /* 3 pages KVM needs on VMX (api.rst KVM_SET_TSS_ADDR) */
-#define RAM_SLOT	  0
-#define BAR_SLOT_BASE	  8 /* slots 8 + bar * MAX_PIECES + k */
-#define MAX_PIECES	  8
-#define MAX_TRAPS	  8
-#define PAGE		  4096ull
-#define POLL_MS		  20
-#define KICK_SIGNAL	  SIGUSR1
-#define NS_PER_MS	  1000000ull
-#define INTX_SAMPLES_MAX  65536
-#define HQIO_VMM_FAST_MAX 32 /* MSI allows 32 vectors (PCI LB 3.0 6.8.1.3) */
+#define KVM_DEV_DEFAULT	 "/dev/kvm"
+#define KVM_API_EXPECTED 12	     /* api.rst 4.1: KVM_GET_API_VERSION must return 12 */
+#define TSS_GPA		 0xfffbd000u /* 3 pages KVM needs on VMX (api.rst KVM_SET_TSS_ADDR) */
+#define RAM_SLOT	 0
+#define BAR_SLOT_BASE	 8 /* slots 8 + (dev * 6 + bar) * MAX_PIECES + k */
+#define MAX_PIECES	 8
+#define MAX_TRAPS	 8
+#define PAGE		 4096ull
+#define POLL_MS		 20
+#define KICK_SIGNAL	 SIGUSR1
+#define NS_PER_MS	 1000000ull
+#define INTX_SAMPLES_MAX 65536
+#define HQIO_VMM_FAST_MAX                                                                          \
+	HQIO_VMM_MSI_GSI_STEP /* MSI allows 32 vectors (PCI LB 3.0                                 \
+				  6.8.1.3); MSI-X beyond: the hop */
 
 struct piece {
 	uint64_t off, len; /* inside the BAR, page aligned */
@@ -80,6 +84,50 @@ struct vbar {
 	unsigned n_pieces;
 };
 
+struct vmm;
+
+/* One assigned function. */
+struct vdev {
+	struct vmm *m;
+	unsigned idx;
+	struct hqio_vmm_dev_stats *ds;
+	struct hqio_bdf hbdf;
+	struct hqio_host_ops ops; /* m->vops with interrupt handlers run under the lock */
+	hqio_irq_fn irq_fn;
+	void *irq_arg;
+	struct hqio_pci_info *info;
+	struct hqio_irq *irq;
+	struct hqio_vpci *vpci;
+	bool irq_up, vpci_up;
+	/* lib/reset: the plan made at assignment, used again at reclaim. */
+	struct hqio_system sys;
+	struct hqio_reset_plan *plan;
+	bool assigned; /* reset and verified at assignment (or --no-reset) */
+	bool released; /* reclaim reached the memory release for it */
+	uint16_t gbdf; /* bus << 8 | dev << 3 | fn as the guest sees it */
+	unsigned gsi;  /* its INTx line */
+	struct vbar bar[6];
+	uint32_t host_bar0;
+	unsigned slots_now; /* BAR memslots mapped now */
+	/* The guest's INTx line: our irqfd with resample. */
+	int intx_efd, resample_efd;
+	bool intx_own_attached;
+	bool in_eoi;
+	uint64_t t_assert_ns; /* last assertion of the guest's line (0: none pending) */
+	uint32_t *intx_us;    /* assert -> EOI samples */
+	unsigned n_intx_us;
+	/* Fast path (see "Fast path" below). */
+	unsigned n_fast;
+	int fast_efd[HQIO_VMM_FAST_MAX];
+	bool fast_on[HQIO_VMM_FAST_MAX];
+	uint64_t fast_addr[HQIO_VMM_FAST_MAX];
+	uint32_t fast_data[HQIO_VMM_FAST_MAX];
+	int unmask_efd; /* host INTx: VFIO's unmask eventfd = KVM's resample fd */
+	bool direct_on; /* host INTx -> guest line irqfd attached */
+	long long vfio_irqs_before;
+	char name[HQIO_BDF_STR_MAX];
+};
+
 struct vmm {
 	const struct hqio_vmm_config *cfg;
 	struct hqio_vmm_stats *st;
@@ -90,49 +138,22 @@ struct vmm {
 	uint64_t mem;
 	struct hqio_pcihost host;
 	pthread_mutex_t lock;
-	/* The assigned function. */
-	bool have_dev;
+	/* The assigned functions (one VFIO container for all). */
 	struct hqio_vfio *vfio;
 	struct hqio_host_ops vops; /* the VFIO backend */
-	struct hqio_host_ops ops;  /* vops with interrupt handlers run under lock */
-	hqio_irq_fn irq_fn;
-	void *irq_arg;
-	struct hqio_pci_info *info;
-	struct hqio_irq *irq;
-	struct hqio_vpci *vpci;
-	bool irq_up, vpci_up, dma_up;
-	struct hqio_bdf hbdf;
-	/* lib/reset: the plan made at assignment, used again at reclaim. */
-	struct hqio_system sys;
-	struct hqio_reset_plan *plan;
-	bool assigned; /* reset and verified at assignment (or --no-reset) */
-	uint16_t gbdf; /* bus << 8 | dev << 3 | fn as the guest sees it */
-	struct vbar bar[6];
-	uint32_t host_bar0;
-	int intx_efd, resample_efd;
-	bool in_eoi;
-	uint64_t t_assert_ns; /* last assertion of the guest's line (0: none pending) */
-	uint32_t *intx_us;    /* assert -> EOI samples */
-	unsigned n_intx_us;
-	/* trace=1 steps (see struct hqio_vmm_intx_step): raise -> host MSI
-	 * read, host MSI read -> assert, assert -> handler entry, handler
-	 * entry -> EOI seen. */
+	struct vdev dev[HQIO_VMM_MAX_ASSIGN];
+	unsigned n_dev;
+	bool dma_up; /* guest RAM mapped in the container */
+	int kvm_vfio_fd;
+	/* trace=1 steps of the first function (see struct hqio_vmm_intx_step):
+	 * raise -> host MSI read, host MSI read -> assert, assert -> handler
+	 * entry, handler entry -> EOI seen. */
 	uint64_t t_raise_ns, t_host_ns, t_entry_ns;
 	uint32_t *step_us[4];
 	unsigned n_step[4];
-	/* MSI fast path (see "MSI fast path" below). */
-	int group_fd, kvm_vfio_fd; /* group_fd: owned by host/vfio.c */
-	unsigned n_fast;
-	int fast_efd[HQIO_VMM_FAST_MAX];
-	bool fast_attached;
-	uint64_t fast_addr[HQIO_VMM_FAST_MAX];
-	uint32_t fast_data[HQIO_VMM_FAST_MAX];
-	pthread_t fallback;
-	bool fallback_up;
-	long long vfio_irqs_before;
 	/* Threads. */
-	pthread_t vcpu_thread, hop, resampler;
-	bool hop_up, resampler_up;
+	pthread_t vcpu_thread, hop, events;
+	bool hop_up, events_up;
 	volatile bool stop;
 	uint64_t deadline_ns;
 	/* Console. */
@@ -160,29 +181,32 @@ static void step_sample(struct vmm *m, unsigned k, uint64_t since_ns)
 	m->step_us[k][m->n_step[k]++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 }
 
-static void resample_event(struct vmm *m);
+static void resample_event(struct vdev *d);
 
 static void locked_event(void *arg, struct hqio_bdf bdf, enum hqio_irq_type type, unsigned vec)
 {
-	struct vmm *m = arg;
+	struct vdev *d = arg;
+	struct vmm *m = d->m;
 	/* --eoi-first (an experiment, docs/monitor.md "INTx cost"): an EOI
 	 * KVM already signaled (it de-asserted the line at the guest's EOI)
 	 * is taken before the new host MSI, so the MSI finds the line low and
 	 * asserts at once instead of being latched until this thread next
 	 * polls the resample eventfd. Same outcome by lib/irq's rule. */
-	if (m->cfg->eoi_first && m->resample_efd >= 0 && m->irq &&
-	    m->irq->mode == HQIO_GUEST_IRQ_INTX)
-		resample_event(m);
+	if (m->cfg->eoi_first && d->resample_efd >= 0 && d->irq &&
+	    d->irq->mode == HQIO_GUEST_IRQ_INTX)
+		resample_event(d);
 	pthread_mutex_lock(&m->lock);
-	step_sample(m, 0, m->t_raise_ns);
-	m->t_raise_ns = 0;
-	m->t_host_ns = now_ns();
-	if (m->irq_fn)
-		m->irq_fn(m->irq_arg, bdf, type, vec);
+	if (d->idx == 0) {
+		step_sample(m, 0, m->t_raise_ns);
+		m->t_raise_ns = 0;
+		m->t_host_ns = now_ns();
+	}
+	if (d->irq_fn)
+		d->irq_fn(d->irq_arg, bdf, type, vec);
 	pthread_mutex_unlock(&m->lock);
 }
 
-#define VO(m) (&((struct vmm *)(m))->vops)
+#define VO(c) (&((struct vdev *)(c))->m->vops)
 static int w_cfg_read(void *c, struct hqio_bdf b, uint16_t off, unsigned sz, uint32_t *v)
 {
 	return VO(c)->cfg_read(VO(c)->ctx, b, off, sz, v);
@@ -216,10 +240,10 @@ static int w_wait(void *c, bool (*cond)(void *), void *a, uint64_t poll_ns, uint
 static int w_irq_set(void *c, struct hqio_bdf b, enum hqio_irq_type t, unsigned n, hqio_irq_fn fn,
 		     void *arg)
 {
-	struct vmm *m = c;
-	m->irq_fn = fn;
-	m->irq_arg = arg;
-	return m->vops.irq_set(m->vops.ctx, b, t, n, fn ? locked_event : NULL, fn ? m : NULL);
+	struct vdev *d = c;
+	d->irq_fn = fn;
+	d->irq_arg = arg;
+	return VO(c)->irq_set(VO(c)->ctx, b, t, n, fn ? locked_event : NULL, fn ? d : NULL);
 }
 static int w_irq_mask(void *c, struct hqio_bdf b, enum hqio_irq_type t, unsigned vec, bool mask)
 {
@@ -243,11 +267,12 @@ static int w_reset(void *c, struct hqio_bdf b, enum hqio_platform_reset kind)
 	return VO(c)->platform_reset(VO(c)->ctx, b, kind);
 }
 
-static void wrap_ops(struct vmm *m)
+static void wrap_ops(struct vdev *d)
 {
-	m->ops = (struct hqio_host_ops){
-		.ctx = m,
-		.flags = m->vops.flags,
+	const struct hqio_host_ops *v = &d->m->vops;
+	d->ops = (struct hqio_host_ops){
+		.ctx = d,
+		.flags = v->flags,
 		.cfg_read = w_cfg_read,
 		.cfg_write = w_cfg_write,
 		.bar_read = w_bar_read,
@@ -259,8 +284,8 @@ static void wrap_ops(struct vmm *m)
 		.irq_mask = w_irq_mask,
 		.dma_map = w_dma_map,
 		.dma_unmap = w_dma_unmap,
-		.ats_invalidate = m->vops.ats_invalidate ? w_ats : NULL,
-		.platform_reset = m->vops.platform_reset ? w_reset : NULL,
+		.ats_invalidate = v->ats_invalidate ? w_ats : NULL,
+		.platform_reset = v->platform_reset ? w_reset : NULL,
 	};
 }
 
@@ -270,31 +295,33 @@ static void wrap_ops(struct vmm *m)
 
 static void guest_inject_msi(void *arg, uint64_t addr, uint32_t data)
 {
-	struct vmm *m = arg;
+	struct vdev *d = arg;
 	struct kvm_msi msi = {
 		.address_lo = (uint32_t)addr,
 		.address_hi = (uint32_t)(addr >> 32),
 		.data = data,
 	};
-	m->st->msi_signaled++;
+	d->ds->msi_signaled++;
 	/* Returns > 0 when delivered, 0 when the guest blocked it (api.rst). */
-	if (ioctl(m->vm, KVM_SIGNAL_MSI, &msi) < 0)
-		m->st->spurious++;
+	if (ioctl(d->m->vm, KVM_SIGNAL_MSI, &msi) < 0)
+		d->ds->spurious++;
 }
 
 static void guest_set_intx(void *arg, bool level)
 {
-	struct vmm *m = arg;
+	struct vdev *d = arg;
 	if (!level)
 		return; /* KVM de-asserted the resample irqfd's line at the EOI */
-	if (m->in_eoi)
-		m->st->reasserted++;
-	step_sample(m, 1, m->t_host_ns);
-	m->t_host_ns = 0;
-	m->t_assert_ns = now_ns();
+	if (d->in_eoi)
+		d->ds->reasserted++;
+	if (d->idx == 0) {
+		step_sample(d->m, 1, d->m->t_host_ns);
+		d->m->t_host_ns = 0;
+	}
+	d->t_assert_ns = now_ns();
 	uint64_t one = 1;
-	if (write(m->intx_efd, &one, sizeof(one)) != (ssize_t)sizeof(one))
-		m->st->spurious++;
+	if (write(d->intx_efd, &one, sizeof(one)) != (ssize_t)sizeof(one))
+		d->ds->spurious++;
 }
 
 /* ------------------------------------------------------------------ */
@@ -312,94 +339,81 @@ static int set_slot(struct vmm *m, unsigned slot, uint64_t gpa, uint64_t len, vo
 	return ioctl(m->vm, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
 }
 
-static void add_trap(uint64_t (*t)[2], unsigned *n, uint64_t off, uint64_t len, uint64_t size)
+static unsigned bar_slot(const struct vdev *d, unsigned b, unsigned k)
 {
-	if (!len || off >= size || *n >= MAX_TRAPS)
-		return;
-	uint64_t s = off & ~(PAGE - 1), e = (off + len + PAGE - 1) & ~(PAGE - 1);
-	t[*n][0] = s;
-	t[*n][1] = e > size ? size : e;
-	(*n)++;
+	return BAR_SLOT_BASE + (d->idx * 6 + b) * MAX_PIECES + k;
 }
 
 /* Split BAR b into the pages to map (NSDR) and the pages to trap: the
  * MSI-X table and PBA (lib/irq) and back doors (lib/vpci's quirk table). */
-static void plan_pieces(struct vmm *m, unsigned b)
+static void plan_pieces(struct vdev *d, unsigned b)
 {
-	struct vbar *vb = &m->bar[b];
-	uint64_t traps[MAX_TRAPS][2];
+	struct vbar *vb = &d->bar[b];
+	struct hqio_vmm_trap traps[MAX_TRAPS];
 	unsigned n = 0;
 	vb->n_pieces = 0;
-	if (!vb->map || vb->size < PAGE || m->cfg->trap_bars) {
-		m->st->bar_trapped_bytes += vb->size; /* all trapped */
+	if (!vb->map || vb->size < PAGE || d->m->cfg->trap_bars) {
+		d->ds->bar_trapped_bytes += vb->size; /* all trapped */
 		return;
 	}
-	const struct hqio_pci_msix *x = &m->info->msix;
+	const struct hqio_pci_msix *x = &d->info->msix;
 	if (x->present) {
-		if (x->table_bir == b)
-			add_trap(traps, &n, x->table_offset, (uint64_t)x->table_size * 16,
-				 vb->size);
-		if (x->pba_bir == b)
-			add_trap(traps, &n, x->pba_offset, ((uint64_t)x->table_size + 63) / 64 * 8,
-				 vb->size);
+		if (x->table_bir == b && n < MAX_TRAPS)
+			traps[n++] = (struct hqio_vmm_trap){ x->table_offset,
+							     (uint64_t)x->table_size * 16 };
+		if (x->pba_bir == b && n < MAX_TRAPS)
+			traps[n++] =
+				(struct hqio_vmm_trap){ x->pba_offset,
+							((uint64_t)x->table_size + 63) / 64 * 8 };
 	}
 	struct hqio_dvh_range dr[MAX_TRAPS];
-	int nd = hqio_vpci_trapped_ranges(m->vpci, PAGE, dr, MAX_TRAPS);
+	int nd = hqio_vpci_trapped_ranges(d->vpci, PAGE, dr, MAX_TRAPS);
 	for (int i = 0; i < nd && i < MAX_TRAPS; i++)
-		if (dr[i].bar == b)
-			add_trap(traps, &n, dr[i].off, dr[i].len, vb->size);
-	/* Gaps between sorted traps are the pieces. */
-	for (unsigned i = 1; i < n; i++)
-		for (unsigned j = i; j > 0 && traps[j][0] < traps[j - 1][0]; j--) {
-			uint64_t tmp[2] = { traps[j][0], traps[j][1] };
-			memcpy(traps[j], traps[j - 1], sizeof(tmp));
-			memcpy(traps[j - 1], tmp, sizeof(tmp));
-		}
-	uint64_t at = 0;
-	for (unsigned i = 0; i <= n && vb->n_pieces < MAX_PIECES; i++) {
-		uint64_t end = i < n ? traps[i][0] : vb->size;
-		if (end > at)
-			vb->piece[vb->n_pieces++] = (struct piece){ .off = at, .len = end - at };
-		if (i < n && traps[i][1] > at)
-			at = traps[i][1];
-	}
+		if (dr[i].bar == b && n < MAX_TRAPS)
+			traps[n++] = (struct hqio_vmm_trap){ dr[i].off, dr[i].len };
+	struct hqio_vmm_piece pc[MAX_PIECES];
+	unsigned np = hqio_vmm_bar_pieces(vb->size, PAGE, traps, n, pc, MAX_PIECES);
 	uint64_t mapped = 0;
-	for (unsigned i = 0; i < vb->n_pieces; i++)
-		mapped += vb->piece[i].len;
-	m->st->bar_trapped_bytes += vb->size - mapped;
+	for (unsigned i = 0; i < np; i++) {
+		vb->piece[i] = (struct piece){ .off = pc[i].off, .len = pc[i].len };
+		mapped += pc[i].len;
+	}
+	vb->n_pieces = np;
+	d->ds->bar_trapped_bytes += vb->size - mapped;
 }
 
-static void unmap_bar(struct vmm *m, unsigned b)
+static void unmap_bar(struct vdev *d, unsigned b)
 {
-	struct vbar *vb = &m->bar[b];
+	struct vbar *vb = &d->bar[b];
 	for (unsigned k = 0; k < vb->n_pieces; k++)
 		if (vb->piece[k].mapped) {
-			set_slot(m, BAR_SLOT_BASE + b * MAX_PIECES + k, 0, 0, NULL);
+			set_slot(d->m, bar_slot(d, b, k), 0, 0, NULL);
 			vb->piece[k].mapped = false;
-			m->st->bar_slots--;
+			d->slots_now--;
 		}
 }
 
 /* lib/vpci: the guest moved or (de)activated a BAR. */
 static void bar_changed(void *arg, unsigned b, uint64_t guest_addr, bool on)
 {
-	struct vmm *m = arg;
+	struct vdev *d = arg;
 	if (b >= 6)
 		return;
-	struct vbar *vb = &m->bar[b];
-	unmap_bar(m, b);
+	struct vbar *vb = &d->bar[b];
+	unmap_bar(d, b);
 	vb->guest_addr = guest_addr;
 	vb->on = on;
 	if (!on)
 		return;
 	for (unsigned k = 0; k < vb->n_pieces; k++) {
 		struct piece *p = &vb->piece[k];
-		int rc = set_slot(m, BAR_SLOT_BASE + b * MAX_PIECES + k, guest_addr + p->off,
-				  p->len, (uint8_t *)vb->map + p->off);
+		int rc = set_slot(d->m, bar_slot(d, b, k), guest_addr + p->off, p->len,
+				  (uint8_t *)vb->map + p->off);
 		if (rc == 0) {
 			p->mapped = true;
-			m->st->bar_slots++;
-		} /* else (e.g. overlapping RAM): the piece stays trapped */
+			if (++d->slots_now > d->ds->bar_slots)
+				d->ds->bar_slots = d->slots_now;
+		} /* else (e.g. overlapping RAM or another BAR): the piece stays trapped */
 	}
 }
 
@@ -428,22 +442,27 @@ static void console_byte(struct vmm *m, char c)
 	m->line_len = 0;
 }
 
-static void fast_update(struct vmm *m);
+static void fast_update(struct vdev *d);
 
 /* lib/vpci behind the host bridge. */
 static bool dev_cfg(void *arg, uint16_t bdf, uint16_t off, unsigned size, bool write, uint32_t *val)
 {
 	struct vmm *m = arg;
-	if (!m->have_dev || bdf != m->gbdf)
+	struct vdev *d = NULL;
+	for (unsigned i = 0; i < m->n_dev && !d; i++)
+		if (m->dev[i].vpci_up && m->dev[i].gbdf == bdf)
+			d = &m->dev[i];
+	if (!d)
 		return false;
 	pthread_mutex_lock(&m->lock);
-	int rc = write ? hqio_vpci_write(m->vpci, off, size, *val)
-		       : hqio_vpci_read(m->vpci, off, size, val);
+	int rc = write ? hqio_vpci_write(d->vpci, off, size, *val)
+		       : hqio_vpci_read(d->vpci, off, size, val);
 	if (write)
-		fast_update(m);
+		fast_update(d);
 	pthread_mutex_unlock(&m->lock);
 	if (rc && !write)
 		*val = 0xffffffffu;
+	d->ds->cfg++;
 	m->st->cfg_dev++;
 	return true;
 }
@@ -481,7 +500,7 @@ static int handle_io(struct vmm *m)
 			if (v == 0) {
 				m->t_raise_ns = now_ns();
 			} else {
-				step_sample(m, 2, m->t_assert_ns);
+				step_sample(m, 2, m->n_dev ? m->dev[0].t_assert_ns : 0);
 				m->t_entry_ns = now_ns();
 			}
 			pthread_mutex_unlock(&m->lock);
@@ -516,22 +535,32 @@ static void handle_mmio(struct vmm *m)
 			wr_le(r->mmio.data, len, v32);
 		return;
 	}
-	for (unsigned b = 0; m->have_dev && b < 6; b++) {
-		struct vbar *vb = &m->bar[b];
-		if (!vb->on || !vb->size || gpa < vb->guest_addr ||
-		    gpa - vb->guest_addr >= vb->size)
-			continue;
-		uint64_t off = gpa - vb->guest_addr, v = w ? rd_le(r->mmio.data, len) : 0;
-		pthread_mutex_lock(&m->lock);
-		int rc = w ? hqio_vpci_bar_write(m->vpci, b, off, len, v)
-			   : hqio_vpci_bar_read(m->vpci, b, off, len, &v);
-		pthread_mutex_unlock(&m->lock);
-		if (rc && !w)
-			v = ~0ull;
-		if (!w)
-			wr_le(r->mmio.data, len, v);
-		m->st->exits.mmio_bar++;
-		return;
+	for (unsigned i = 0; i < m->n_dev; i++) {
+		struct vdev *d = &m->dev[i];
+		for (unsigned b = 0; d->vpci_up && b < 6; b++) {
+			struct vbar *vb = &d->bar[b];
+			if (!vb->on || !vb->size || gpa < vb->guest_addr ||
+			    gpa - vb->guest_addr >= vb->size)
+				continue;
+			uint64_t off = gpa - vb->guest_addr, v = w ? rd_le(r->mmio.data, len) : 0;
+			pthread_mutex_lock(&m->lock);
+			uint64_t before = d->irq->stats.trapped_accesses;
+			int rc = w ? hqio_vpci_bar_write(d->vpci, b, off, len, v)
+				   : hqio_vpci_bar_read(d->vpci, b, off, len, &v);
+			if (d->irq->stats.trapped_accesses != before) {
+				d->ds->msix_trapped++;
+				if (w) /* an MSI-X entry or the mask may have changed */
+					fast_update(d);
+			}
+			pthread_mutex_unlock(&m->lock);
+			if (rc && !w)
+				v = ~0ull;
+			if (!w)
+				wr_le(r->mmio.data, len, v);
+			m->st->exits.mmio_bar++;
+			d->ds->mmio_trapped++;
+			return;
+		}
 	}
 	m->st->exits.mmio_unclaimed++;
 	if (!w)
@@ -551,51 +580,50 @@ static void *hop_main(void *arg)
 {
 	struct vmm *m = arg;
 	while (!m->stop) {
-		if (m->have_dev)
+		if (m->n_dev)
 			hqio_vfio_dispatch(m->vfio, POLL_MS * NS_PER_MS);
 		else
 			poll(NULL, 0, POLL_MS);
-		if (m->have_dev) {
-			pthread_mutex_lock(&m->lock);
-			hqio_irq_tick(m->irq);
-			pthread_mutex_unlock(&m->lock);
-		}
+		pthread_mutex_lock(&m->lock);
+		for (unsigned i = 0; i < m->n_dev; i++)
+			if (m->dev[i].irq_up) {
+				bool held = m->dev[i].irq->throttled;
+				hqio_irq_tick(m->dev[i].irq);
+				if (held != m->dev[i].irq->throttled)
+					fast_update(&m->dev[i]);
+			}
+		pthread_mutex_unlock(&m->lock);
 		if (now_ns() > m->deadline_ns)
 			kick(m);
 	}
 	return NULL;
 }
 
-/* The guest's EOI of its INTx line (KVM signalled the resample eventfd). */
-static void resample_event(struct vmm *m)
+/* The guest's EOI of a function's INTx line (KVM signalled the resample
+ * eventfd of our irqfd). */
+static void resample_event(struct vdev *d)
 {
+	struct vmm *m = d->m;
 	uint64_t n;
-	if (read(m->resample_efd, &n, sizeof(n)) != (ssize_t)sizeof(n))
+	if (read(d->resample_efd, &n, sizeof(n)) != (ssize_t)sizeof(n))
 		return;
 	pthread_mutex_lock(&m->lock);
-	if (m->t_assert_ns && m->intx_us && m->n_intx_us < INTX_SAMPLES_MAX) {
-		uint64_t us = (now_ns() - m->t_assert_ns) / 1000;
-		m->intx_us[m->n_intx_us++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+	if (d->t_assert_ns && d->intx_us && d->n_intx_us < INTX_SAMPLES_MAX) {
+		uint64_t us = (now_ns() - d->t_assert_ns) / 1000;
+		d->intx_us[d->n_intx_us++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 	}
-	m->t_assert_ns = 0;
-	step_sample(m, 3, m->t_entry_ns);
-	m->t_entry_ns = 0;
-	m->st->eois += n;
-	m->in_eoi = true;
-	hqio_irq_guest_eoi(m->irq);
-	m->in_eoi = false;
+	d->t_assert_ns = 0;
+	if (d->idx == 0) {
+		step_sample(m, 3, m->t_entry_ns);
+		m->t_entry_ns = 0;
+	}
+	d->ds->eois += n;
+	if (d->irq_up) {
+		d->in_eoi = true;
+		hqio_irq_guest_eoi(d->irq);
+		d->in_eoi = false;
+	}
 	pthread_mutex_unlock(&m->lock);
-}
-
-static void *resample_main(void *arg)
-{
-	struct vmm *m = arg;
-	while (!m->stop) {
-		struct pollfd p = { .fd = m->resample_efd, .events = POLLIN };
-		if (poll(&p, 1, POLL_MS) > 0)
-			resample_event(m);
-	}
-	return NULL;
 }
 
 static void on_kick(int sig)
@@ -754,8 +782,10 @@ static void scan_kmsg(struct vmm *m)
 {
 	if (m->kmsg < 0)
 		return;
-	char rec[1024], dev[16];
-	snprintf(dev, sizeof(dev), "%02x:%02x.%x", m->hbdf.bus, m->hbdf.dev, m->hbdf.fn);
+	char rec[1024], dev[HQIO_VMM_MAX_ASSIGN][16];
+	for (unsigned i = 0; i < m->n_dev; i++)
+		snprintf(dev[i], sizeof(dev[i]), "%02x:%02x.%x", m->dev[i].hbdf.bus,
+			 m->dev[i].hbdf.dev, m->dev[i].hbdf.fn);
 	for (;;) {
 		ssize_t n = read(m->kmsg, rec, sizeof(rec) - 1);
 		if (n < 0 && errno == EPIPE)
@@ -765,12 +795,18 @@ static void scan_kmsg(struct vmm *m)
 		rec[n] = 0;
 		bool dmar = strstr(rec, "DMAR") && strstr(rec, "fault addr");
 		bool amd = strstr(rec, "IO_PAGE_FAULT");
-		if ((!dmar && !amd) || !strstr(rec, dev))
+		if (!dmar && !amd)
 			continue;
-		m->st->dma_faults++;
-		const char *a = strstr(rec, dmar ? "fault addr " : "address=");
-		if (a && !m->st->dma_fault_addr)
-			m->st->dma_fault_addr = strtoull(a + (dmar ? 11 : 8), NULL, 16);
+		for (unsigned i = 0; i < m->n_dev; i++) {
+			if (!strstr(rec, dev[i]))
+				continue;
+			struct hqio_vmm_dev_stats *ds = m->dev[i].ds;
+			ds->dma_faults++;
+			const char *a = strstr(rec, dmar ? "fault addr " : "address=");
+			if (a && !ds->dma_fault_addr)
+				ds->dma_fault_addr = strtoull(a + (dmar ? 11 : 8), NULL, 16);
+			break;
+		}
 	}
 }
 
@@ -830,22 +866,34 @@ static void memtype_report(struct hqio_vmm_memtype *r)
 }
 
 /* ------------------------------------------------------------------ */
-/* MSI fast path                                                        */
+/* Fast path                                                            */
 /* ------------------------------------------------------------------ */
 
 /*
- * The device's MSI goes from VFIO's eventfd straight into KVM (irqfd on a
- * GSI routed to the guest's message), with no user-space hop. The group fd
- * (for KVM's VFIO device) comes from host/vfio.c (hqio_vfio_group_fd), and
- * hqio_vfio_set_irq_eventfds points the triggers of the MSI block lib/irq
- * enabled at our eventfds (VFIO_DEVICE_SET_IRQS on an enabled block swaps
- * them, vfio_msi_set_block). The eventfds then stay ours: when the guest's
- * MSI is off or changes to something the irqfd cannot express, the irqfd
- * is detached and a fallback thread reads them and hands the events to
- * lib/irq (the hop), so none is lost.
+ * Interrupts go from VFIO's eventfds straight into KVM, with no user-space
+ * hop. The group fds (for KVM's VFIO device) come from host/vfio.c
+ * (hqio_vfio_group_fd), and hqio_vfio_set_irq_eventfds points the triggers
+ * of the block lib/irq enabled at our eventfds (VFIO_DEVICE_SET_IRQS on an
+ * enabled block swaps them, vfio_msi_set_block). The eventfds then stay
+ * ours; whenever an irqfd does not consume one, the event thread reads it
+ * and hands the event to lib/irq (the hop), so none is lost.
+ *
+ * MSI / MSI-X: each host vector v has an MSI route at the function's GSI
+ * base + v carrying the guest's message for it, and its irqfd is attached
+ * exactly while lib/irq would inject that message unchanged: the guest's
+ * mode matches, the vector and (MSI-X) the function are unmasked, no storm
+ * hold. A masked vector's events thus reach lib/irq, which sets its
+ * pending bit (the PBA the guest reads) and delivers at the unmask.
+ *
+ * Host INTx (an INTx-only function, or --host-intx): VFIO's INTx trigger
+ * is a KVM irqfd on the function's guest line with KVM_IRQFD_FLAG_RESAMPLE,
+ * and KVM's resample eventfd is VFIO's unmask eventfd: VFIO masks the line
+ * in its hard interrupt handler, the guest's EOI unmasks it in the kernel
+ * (QEMU's vfio-pci INTx path). Attached while the guest's INTx is enabled;
+ * our own INTx irqfd on that GSI is detached meanwhile.
  */
 
-/* Sum of the device's vfio-msi/-intx lines in /proc/interrupts. */
+/* Sum of the function's vfio-msi/-msix/-intx lines in /proc/interrupts. */
 static long long vfio_irq_count(struct hqio_bdf bdf)
 {
 	char name[48], line[4096];
@@ -871,13 +919,21 @@ static long long vfio_irq_count(struct hqio_bdf bdf)
 	return sum;
 }
 
+static unsigned msi_gsi(const struct vdev *d, unsigned v)
+{
+	return HQIO_VMM_MSI_GSI_BASE + d->idx * HQIO_VMM_MSI_GSI_STEP + v;
+}
+
 /* Default routes KVM creates (arch/x86/kvm/irq_comm.c default_routing):
  * GSI 0-15 to the PIC (master pins 0-7, slave 8-15) and to IOAPIC pin =
  * GSI, 16-23 to the IOAPIC. KVM_SET_GSI_ROUTING replaces the whole table,
- * so they are re-created next to the MSI routes (testbed.md). */
-static int set_routing(struct vmm *m, bool with_msi)
+ * so they are re-created next to every function's MSI routes (testbed.md). */
+static int set_routing(struct vmm *m)
 {
-	unsigned n = 16 + 24 + (with_msi ? m->n_fast : 0);
+	unsigned n = 16 + 24;
+	for (unsigned i = 0; i < m->n_dev; i++)
+		if (m->dev[i].irq_up && m->dev[i].irq->host_type != HQIO_IRQ_INTX)
+			n += m->dev[i].n_fast;
 	struct kvm_irq_routing *r =
 		calloc(1, sizeof(*r) + n * sizeof(struct kvm_irq_routing_entry));
 	if (!r)
@@ -897,151 +953,250 @@ static int set_routing(struct vmm *m, bool with_msi)
 			.type = KVM_IRQ_ROUTING_IRQCHIP,
 			.u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC, .pin = g },
 		};
-	for (unsigned v = 0; with_msi && v < m->n_fast; v++)
-		r->entries[k++] = (struct kvm_irq_routing_entry){
-			.gsi = HQIO_VMM_MSI_GSI_BASE + v,
-			.type = KVM_IRQ_ROUTING_MSI,
-			.u.msi = { .address_lo = (uint32_t)m->fast_addr[v],
-				   .address_hi = (uint32_t)(m->fast_addr[v] >> 32),
-				   .data = m->fast_data[v] },
-		};
+	for (unsigned i = 0; i < m->n_dev; i++) {
+		const struct vdev *d = &m->dev[i];
+		if (!d->irq_up || d->irq->host_type == HQIO_IRQ_INTX)
+			continue;
+		for (unsigned v = 0; v < d->n_fast; v++)
+			r->entries[k++] = (struct kvm_irq_routing_entry){
+				.gsi = msi_gsi(d, v),
+				.type = KVM_IRQ_ROUTING_MSI,
+				.u.msi = { .address_lo = (uint32_t)d->fast_addr[v],
+					   .address_hi = (uint32_t)(d->fast_addr[v] >> 32),
+					   .data = d->fast_data[v] },
+			};
+	}
 	r->nr = k;
 	int rc = ioctl(m->vm, KVM_SET_GSI_ROUTING, r) < 0 ? -errno : 0;
 	free(r);
 	return rc;
 }
 
-static int irqfd(struct vmm *m, unsigned v, bool assign)
+static int irqfd(struct vmm *m, int fd, unsigned gsi, bool assign, int resamplefd)
 {
 	struct kvm_irqfd f = {
-		.fd = (uint32_t)m->fast_efd[v],
-		.gsi = HQIO_VMM_MSI_GSI_BASE + v,
-		.flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN,
+		.fd = (uint32_t)fd,
+		.gsi = gsi,
+		.flags = (assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN) |
+			 (assign && resamplefd >= 0 ? KVM_IRQFD_FLAG_RESAMPLE : 0),
+		.resamplefd = resamplefd >= 0 ? (uint32_t)resamplefd : 0,
 	};
 	return ioctl(m->vm, KVM_IRQFD, &f) < 0 ? -errno : 0;
 }
 
-static void fast_detach(struct vmm *m)
+/* Our own irqfd on the function's INTx line (lib/irq drives it). */
+static int own_intx(struct vdev *d, bool on)
 {
-	if (!m->fast_attached)
-		return;
-	for (unsigned v = 0; v < m->n_fast; v++)
-		irqfd(m, v, false);
-	m->fast_attached = false;
+	if (d->intx_own_attached == on)
+		return 0;
+	int rc = irqfd(d->m, d->intx_efd, d->gsi, on, on ? d->resample_efd : -1);
+	if (rc == 0)
+		d->intx_own_attached = on;
+	return rc;
 }
 
-/* After each guest configuration write (under the lock): attach the
- * irqfds when the guest's MSI is on with every vector unmasked (lib/irq
- * would inject exactly the message it programmed), detach otherwise. */
-static void fast_update(struct vmm *m)
+static void direct_intx(struct vdev *d, bool on)
 {
-	if (!m->st->fast_path)
+	struct vmm *m = d->m;
+	if (d->direct_on == on)
 		return;
-	const struct hqio_irq *q = m->irq;
-	bool want = q->mode == HQIO_GUEST_IRQ_MSI && q->host_type == HQIO_IRQ_MSI &&
-		    q->guest_count > 0 && !q->throttled;
-	for (unsigned v = 0; want && v < m->n_fast; v++)
-		if (q->vec[v & (q->guest_count - 1)].masked)
-			want = false;
-	bool changed = false;
-	for (unsigned v = 0; want && v < m->n_fast; v++) {
-		const struct hqio_irq_vector *g = &q->vec[v & (q->guest_count - 1)];
-		changed |= g->addr != m->fast_addr[v] || g->data != m->fast_data[v];
-		m->fast_addr[v] = g->addr;
-		m->fast_data[v] = g->data;
-	}
-	if (!want) {
-		fast_detach(m);
-		return;
-	}
-	if (m->fast_attached && !changed)
-		return;
-	if (set_routing(m, true) < 0) {
-		fast_detach(m);
-		return;
-	}
-	if (m->fast_attached)
-		return; /* new messages take effect through the routes */
-	for (unsigned v = 0; v < m->n_fast; v++)
-		if (irqfd(m, v, true) < 0) {
-			while (v--)
-				irqfd(m, v, false);
+	if (on) {
+		if (own_intx(d, false))
+			return;
+		if (irqfd(m, d->fast_efd[0], d->gsi, true, d->unmask_efd)) {
+			own_intx(d, true);
 			return;
 		}
-	m->fast_attached = true;
-	m->st->fast_attaches++;
+		d->direct_on = true;
+		d->ds->fast_attaches++;
+		/* A line lib/irq left masked (waiting for an EOI that now goes
+		 * to VFIO) would never come back. */
+		m->vops.irq_mask(m->vops.ctx, d->hbdf, HQIO_IRQ_INTX, 0, false);
+	} else {
+		irqfd(m, d->fast_efd[0], d->gsi, false, -1);
+		d->direct_on = false;
+		own_intx(d, true);
+		m->vops.irq_mask(m->vops.ctx, d->hbdf, HQIO_IRQ_INTX, 0, false);
+	}
 }
 
-/* Events of our eventfds while no irqfd consumes them: to lib/irq; and
- * the guest's INTx EOIs (one thread for both keeps the INTx round trip to
- * one wake-up per direction). */
-static void *fallback_main(void *arg)
+static void fast_detach(struct vdev *d)
+{
+	for (unsigned v = 0; v < d->n_fast; v++)
+		if (d->fast_on[v]) {
+			irqfd(d->m, d->fast_efd[v], msi_gsi(d, v), false, -1);
+			d->fast_on[v] = false;
+		}
+	direct_intx(d, false);
+}
+
+/* Which guest message host vector v stands for now, if lib/irq would
+ * inject it unchanged (NULL: the vector must go through lib/irq). */
+static const struct hqio_irq_vector *fast_target(const struct hqio_irq *q, unsigned v)
+{
+	if (q->throttled || q->guest_count == 0)
+		return NULL;
+	const struct hqio_irq_vector *g = NULL;
+	if (q->host_type == HQIO_IRQ_MSI && q->mode == HQIO_GUEST_IRQ_MSI)
+		g = &q->vec[v & (q->guest_count - 1)];
+	else if (q->host_type == HQIO_IRQ_MSIX && q->mode == HQIO_GUEST_IRQ_MSIX &&
+		 !q->msix_function_mask && v < q->guest_count)
+		g = &q->vec[v];
+	return g && !g->masked && !g->pending ? g : NULL;
+}
+
+/* After each guest write that can change lib/irq's state (configuration,
+ * MSI-X table and PBA pages) and each storm-guard change; under the lock. */
+static void fast_update(struct vdev *d)
+{
+	if (!d->ds->fast_path)
+		return;
+	const struct hqio_irq *q = d->irq;
+	if (q->host_type == HQIO_IRQ_INTX) {
+		direct_intx(d, q->mode == HQIO_GUEST_IRQ_INTX && !q->intx_disable && !q->throttled);
+		return;
+	}
+	bool want[HQIO_VMM_FAST_MAX], changed = false;
+	for (unsigned v = 0; v < d->n_fast; v++) {
+		const struct hqio_irq_vector *g = fast_target(q, v);
+		want[v] = g != NULL;
+		if (g && (g->addr != d->fast_addr[v] || g->data != d->fast_data[v])) {
+			d->fast_addr[v] = g->addr;
+			d->fast_data[v] = g->data;
+			changed = true;
+		}
+	}
+	/* Detach first: a vector no longer wanted must not take a new route. */
+	for (unsigned v = 0; v < d->n_fast; v++)
+		if (d->fast_on[v] && (!want[v] || changed)) {
+			irqfd(d->m, d->fast_efd[v], msi_gsi(d, v), false, -1);
+			d->fast_on[v] = false;
+		}
+	if (changed && set_routing(d->m) < 0)
+		return; /* every vector stays with lib/irq */
+	for (unsigned v = 0; v < d->n_fast; v++)
+		if (want[v] && !d->fast_on[v] &&
+		    irqfd(d->m, d->fast_efd[v], msi_gsi(d, v), true, -1) == 0) {
+			d->fast_on[v] = true;
+			d->ds->fast_attaches++;
+		}
+}
+
+/* Events of our eventfds that no irqfd consumed: to lib/irq; and the
+ * guest's INTx EOIs (one thread for both keeps the INTx round trip to one
+ * wake-up per direction). */
+static void *events_main(void *arg)
 {
 	struct vmm *m = arg;
-	struct pollfd p[HQIO_VMM_FAST_MAX + 1];
-	for (unsigned v = 0; v < m->n_fast; v++)
-		p[v] = (struct pollfd){ .fd = m->fast_efd[v], .events = POLLIN };
-	p[m->n_fast] = (struct pollfd){ .fd = m->resample_efd, .events = POLLIN };
+	struct pollfd p[HQIO_VMM_MAX_ASSIGN * (HQIO_VMM_FAST_MAX + 1)];
+	struct {
+		struct vdev *d;
+		int v; /* -1: the resample eventfd */
+	} who[sizeof(p) / sizeof(p[0])];
+	unsigned n = 0;
+	for (unsigned i = 0; i < m->n_dev; i++) {
+		struct vdev *d = &m->dev[i];
+		for (unsigned v = 0; d->ds->fast_path && v < d->n_fast; v++) {
+			p[n] = (struct pollfd){ .fd = d->fast_efd[v], .events = POLLIN };
+			who[n].d = d;
+			who[n++].v = (int)v;
+		}
+		p[n] = (struct pollfd){ .fd = d->resample_efd, .events = POLLIN };
+		who[n].d = d;
+		who[n++].v = -1;
+	}
 	while (!m->stop) {
-		if (poll(p, m->n_fast + 1, POLL_MS) <= 0)
+		if (poll(p, n, POLL_MS) <= 0)
 			continue;
-		for (unsigned v = 0; v < m->n_fast; v++) {
+		for (unsigned k = 0; k < n; k++) {
+			if (!(p[k].revents & POLLIN))
+				continue;
+			struct vdev *d = who[k].d;
+			if (who[k].v < 0) {
+				resample_event(d);
+				continue;
+			}
 			uint64_t cnt;
-			if (!(p[v].revents & POLLIN) ||
-			    read(m->fast_efd[v], &cnt, sizeof(cnt)) != (ssize_t)sizeof(cnt))
+			if (read(p[k].fd, &cnt, sizeof(cnt)) != (ssize_t)sizeof(cnt))
 				continue; /* an attached irqfd consumed it first */
-			for (uint64_t i = 0; i < cnt; i++) {
-				m->st->fast_fallback++;
-				locked_event(m, m->hbdf, HQIO_IRQ_MSI, v);
+			enum hqio_irq_type t = d->irq->host_type;
+			for (uint64_t e = 0; e < cnt; e++) {
+				d->ds->fast_fallback++;
+				locked_event(d, d->hbdf, t, (unsigned)who[k].v);
 			}
 		}
-		if (p[m->n_fast].revents & POLLIN)
-			resample_event(m);
 	}
 	return NULL;
 }
 
-static int fast_setup(struct vmm *m, char *why, size_t why_len)
+/* KVM learns about the function's group (non-coherent DMA, arch hooks). */
+static void kvm_vfio_add(struct vdev *d)
 {
-	m->group_fd = hqio_vfio_group_fd(m->vfio, m->hbdf);
-	if (m->group_fd < 0) {
-		snprintf(why, why_len, "no VFIO group fd for the device");
-		return m->group_fd;
-	}
-	/* KVM learns about the group (non-coherent DMA, arch hooks). */
-	struct kvm_create_device cd = { .type = KVM_DEV_TYPE_VFIO };
-	if (ioctl(m->vm, KVM_CREATE_DEVICE, &cd) == 0) {
+	struct vmm *m = d->m;
+	int gfd = hqio_vfio_group_fd(m->vfio, d->hbdf);
+	if (gfd < 0)
+		return;
+	if (m->kvm_vfio_fd < 0) {
+		struct kvm_create_device cd = { .type = KVM_DEV_TYPE_VFIO };
+		if (ioctl(m->vm, KVM_CREATE_DEVICE, &cd) < 0)
+			return;
 		m->kvm_vfio_fd = (int)cd.fd;
-		int32_t gfd = m->group_fd;
-		struct kvm_device_attr a = { .group = KVM_DEV_VFIO_GROUP,
-					     .attr = KVM_DEV_VFIO_GROUP_ADD,
-					     .addr = (uint64_t)(uintptr_t)&gfd };
-		m->st->kvm_vfio_group = ioctl(m->kvm_vfio_fd, KVM_SET_DEVICE_ATTR, &a) == 0;
 	}
-	if (m->irq->host_type != HQIO_IRQ_MSI || m->irq->host_count == 0 ||
-	    m->irq->host_count > HQIO_VMM_FAST_MAX) {
-		snprintf(why, why_len, "the device's host vectors are not MSI (type %d, %u)",
-			 (int)m->irq->host_type, m->irq->host_count);
+	int32_t fd = gfd;
+	struct kvm_device_attr a = { .group = KVM_DEV_VFIO_GROUP,
+				     .attr = KVM_DEV_VFIO_GROUP_ADD,
+				     .addr = (uint64_t)(uintptr_t)&fd };
+	/* EEXIST: a function of the same group was added already. */
+	d->ds->kvm_vfio_group =
+		ioctl(m->kvm_vfio_fd, KVM_SET_DEVICE_ATTR, &a) == 0 || errno == EEXIST;
+}
+
+static int fast_setup(struct vdev *d, char *why, size_t why_len)
+{
+	struct vmm *m = d->m;
+	const struct hqio_irq *q = d->irq;
+	if (q->host_count == 0 || q->host_count > HQIO_VMM_FAST_MAX) {
+		snprintf(why, why_len, "%u host vector(s): the hop serves them (irqfds for 1..%d)",
+			 q->host_count, HQIO_VMM_FAST_MAX);
 		return -EOPNOTSUPP;
 	}
-	m->n_fast = m->irq->host_count;
-	for (unsigned v = 0; v < m->n_fast; v++) {
-		m->fast_efd[v] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (m->fast_efd[v] < 0) {
+	d->n_fast = q->host_count;
+	for (unsigned v = 0; v < d->n_fast; v++) {
+		d->fast_efd[v] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (d->fast_efd[v] < 0) {
 			snprintf(why, why_len, "eventfd: %s", strerror(errno));
 			return -errno;
 		}
 	}
 	struct hqio_error e = { 0 };
-	int rc = hqio_vfio_set_irq_eventfds(m->vfio, m->hbdf, HQIO_IRQ_MSI, m->fast_efd, m->n_fast,
+	if (q->host_type == HQIO_IRQ_INTX) {
+		d->unmask_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (d->unmask_efd < 0) {
+			snprintf(why, why_len, "eventfd: %s", strerror(errno));
+			return -errno;
+		}
+		int rc = hqio_vfio_set_intx_unmask_eventfd(m->vfio, d->hbdf, d->unmask_efd, &e);
+		if (rc) {
+			snprintf(why, why_len, "%s", e.msg);
+			return rc;
+		}
+	}
+	int rc = hqio_vfio_set_irq_eventfds(m->vfio, d->hbdf, q->host_type, d->fast_efd, d->n_fast,
 					    &e);
 	if (rc) {
+		if (d->unmask_efd >= 0)
+			hqio_vfio_set_intx_unmask_eventfd(m->vfio, d->hbdf, -1, &e);
 		snprintf(why, why_len, "%s", e.msg);
 		return rc;
 	}
-	snprintf(why, why_len, "VFIO eventfd -> KVM irqfd, GSI %d.., %u vector(s)%s",
-		 HQIO_VMM_MSI_GSI_BASE, m->n_fast,
-		 m->st->kvm_vfio_group ? ", group added to KVM's VFIO device" : "");
+	if (q->host_type == HQIO_IRQ_INTX)
+		snprintf(why, why_len,
+			 "host INTx -> KVM irqfd on GSI %u with resample -> VFIO unmask eventfd%s",
+			 d->gsi, d->ds->kvm_vfio_group ? ", group added to KVM's VFIO device" : "");
+	else
+		snprintf(why, why_len, "VFIO eventfd -> KVM irqfd, GSI %u.., %u %s vector(s)%s",
+			 msi_gsi(d, 0), d->n_fast, q->host_type == HQIO_IRQ_MSIX ? "MSI-X" : "MSI",
+			 d->ds->kvm_vfio_group ? ", group added to KVM's VFIO device" : "");
 	return 0;
 }
 
@@ -1105,11 +1260,11 @@ static void methods_text(const struct hqio_reset_plan *p, char *buf, size_t len)
 }
 
 /* hqio's planner on the host function, from sysfs. */
-static int plan_reset(struct vmm *m, struct hqio_error *err)
+static int plan_reset(struct vdev *d, struct hqio_error *err)
 {
-	const struct hqio_vmm_config *c = m->cfg;
-	char dir[PATH_MAX], b[HQIO_BDF_STR_MAX];
-	hqio_bdf_format(m->hbdf, b, sizeof(b));
+	const struct hqio_vmm_config *c = d->m->cfg;
+	struct hqio_vmm_dev_stats *ds = d->ds;
+	char dir[PATH_MAX];
 	int want = -1;
 	if (c->reset_method) {
 		for (int i = 0; i < HQIO_RM_COUNT; i++)
@@ -1123,65 +1278,65 @@ static int plan_reset(struct vmm *m, struct hqio_error *err)
 					      c->reset_method);
 	}
 	snprintf(dir, sizeof(dir), "%s/bus/pci/devices", c->sys ? c->sys : HQIO_SYSFS_ROOT);
-	int rc = hqio_sysfs_read(dir, &m->hbdf, 1, &m->sys, err);
+	int rc = hqio_sysfs_read(dir, &d->hbdf, 1, &d->sys, err);
 	if (!rc)
-		rc = hqio_system_decode(&m->sys, err);
+		rc = hqio_system_decode(&d->sys, err);
 	if (rc)
 		return rc;
-	const struct hqio_pci_node *n = hqio_system_find(&m->sys, m->hbdf);
+	const struct hqio_pci_node *n = hqio_system_find(&d->sys, d->hbdf);
 	if (!n || !n->info)
-		return hqio_error_set(err, -ENOENT, "%s: not decoded from sysfs", b);
-	m->plan = calloc(1, sizeof(*m->plan));
-	if (!m->plan)
+		return hqio_error_set(err, -ENOENT, "%s: not decoded from sysfs", d->name);
+	d->plan = calloc(1, sizeof(*d->plan));
+	if (!d->plan)
 		return hqio_error_set(err, -ENOMEM, "out of memory");
-	struct hqio_plan_input in = { .sys = &m->sys, .node = n, .owner = 1 };
-	if ((rc = hqio_reset_plan(&in, m->plan, err)))
+	struct hqio_plan_input in = { .sys = &d->sys, .node = n, .owner = 1 };
+	if ((rc = hqio_reset_plan(&in, d->plan, err)))
 		return rc;
 	if (want >= 0) {
 		/* An experiment: only this method, whether the planner found it
 		 * usable or not (its refusal for lack of a method is lifted; a
 		 * non-viable group still refuses). */
 		bool no_method =
-			m->plan->refused && m->plan->n_methods == 0 && m->plan->group_viable;
+			d->plan->refused && d->plan->n_methods == 0 && d->plan->group_viable;
 		if (no_method)
-			m->plan->refused = false;
-		m->plan->methods[0] = (enum hqio_reset_method)want;
-		m->plan->n_methods = 1;
+			d->plan->refused = false;
+		d->plan->methods[0] = (enum hqio_reset_method)want;
+		d->plan->n_methods = 1;
 	}
-	methods_text(m->plan, m->st->reset_plan, sizeof(m->st->reset_plan));
-	if (m->plan->refused)
-		return hqio_error_set(err, -EPERM, "%s: not assignable: %s", b, m->plan->refusal);
+	methods_text(d->plan, ds->reset_plan, sizeof(ds->reset_plan));
+	if (d->plan->refused)
+		return hqio_error_set(err, -EPERM, "%s: not assignable: %s", d->name,
+				      d->plan->refusal);
 	return 0;
 }
 
 /* Before the guest sees the function: plan, quiesce, reset, verify. */
-static int assign_reset(struct vmm *m, struct hqio_error *err)
+static int assign_reset(struct vdev *d, struct hqio_error *err)
 {
-	char b[HQIO_BDF_STR_MAX];
-	hqio_bdf_format(m->hbdf, b, sizeof(b));
-	int rc = plan_reset(m, err);
+	struct hqio_vmm_dev_stats *ds = d->ds;
+	int rc = plan_reset(d, err);
 	if (rc)
 		return rc; /* nothing done to the function yet */
-	if (m->cfg->no_reset) {
-		snprintf(m->st->assign_msg, sizeof(m->st->assign_msg), "skipped (--no-reset)");
-		m->assigned = true;
+	if (d->m->cfg->no_reset) {
+		snprintf(ds->assign_msg, sizeof(ds->assign_msg), "skipped (--no-reset)");
+		d->assigned = true;
 		return 0;
 	}
 	struct hqio_reset_result *res = calloc(1, sizeof(*res));
 	if (!res)
 		return hqio_error_set(err, -ENOMEM, "out of memory");
-	rc = hqio_reset_execute(&m->vops, m->plan, NULL, NULL, res, err);
+	rc = hqio_reset_execute(&d->m->vops, d->plan, NULL, NULL, res, err);
 	if (rc || res->quarantined) {
-		m->st->quarantined = true;
-		snprintf(m->st->assign_msg, sizeof(m->st->assign_msg), "%s",
+		ds->quarantined = true;
+		snprintf(ds->assign_msg, sizeof(ds->assign_msg), "%s",
 			 res->msg[0] ? res->msg : err->msg);
 		rc = hqio_error_set(err, rc ? rc : -EIO,
 				    "%s quarantined at assignment (%s); the guest was not started",
-				    b, m->st->assign_msg);
+				    d->name, ds->assign_msg);
 	} else {
-		m->st->assign_verified = true;
-		m->assigned = true;
-		snprintf(m->st->assign_msg, sizeof(m->st->assign_msg),
+		ds->assign_verified = true;
+		d->assigned = true;
+		snprintf(ds->assign_msg, sizeof(ds->assign_msg),
 			 "%s reset and verified (quiesce %llu ms, reset %llu ms)",
 			 hqio_reset_method_name(res->used),
 			 (unsigned long long)(res->quiesce_ns / NS_PER_MS),
@@ -1194,148 +1349,170 @@ static int assign_reset(struct vmm *m, struct hqio_error *err)
 /* hqio_reclaim_ops: the guest's view of the function goes first ... */
 static void reclaim_stop_guest(void *arg, struct hqio_bdf bdf)
 {
-	struct vmm *m = arg;
+	struct vdev *d = arg;
 	(void)bdf;
 	for (unsigned i = 0; i < 6; i++)
-		unmap_bar(m, i);
-	if (m->vpci_up)
-		hqio_vpci_fini(m->vpci);
-	if (m->irq_up)
-		hqio_irq_fini(m->irq); /* host interrupts off */
-	m->vpci_up = m->irq_up = false;
+		unmap_bar(d, i);
+	if (d->vpci_up)
+		hqio_vpci_fini(d->vpci);
+	if (d->irq_up)
+		hqio_irq_fini(d->irq); /* host interrupts off */
+	d->vpci_up = d->irq_up = false;
 }
 
-/* ... and its memory last, once the function can no longer write to it. */
+/* ... and guest memory last, once no function can write to it: the
+ * container holds one mapping for all, released when the last function
+ * reached this point and none before it failed. */
 static void reclaim_release(void *arg, struct hqio_bdf bdf)
 {
-	struct vmm *m = arg;
+	struct vdev *d = arg;
+	struct vmm *m = d->m;
 	(void)bdf;
-	if (m->dma_up && m->vops.dma_unmap(m->vops.ctx, m->hbdf, 0, m->mem) == 0)
+	d->released = true;
+	for (unsigned i = 0; i < m->n_dev; i++)
+		if (!m->dev[i].released)
+			return;
+	if (m->dma_up && m->vops.dma_unmap(m->vops.ctx, d->hbdf, 0, m->mem) == 0)
 		m->st->memory_released = true;
 	m->dma_up = false;
 }
 
-static int setup_device(struct vmm *m, struct hqio_error *err)
+/* Read the function's configuration space as VFIO shows it and decode it. */
+static int decode_function(struct vdev *d, struct hqio_error *err)
 {
-	const struct hqio_vmm_config *c = m->cfg;
-	char b[HQIO_BDF_STR_MAX];
-	m->hbdf = c->assign[0];
-	hqio_bdf_format(m->hbdf, b, sizeof(b));
-	int group = -1;
-	int rc = hqio_vfio_check_assignable(c->sys, m->hbdf, &group, err);
-	if (rc)
-		return rc;
-	struct hqio_vfio_paths paths = { .sys = c->sys, .dev_vfio = c->dev_vfio };
-	rc = hqio_vfio_open(&paths, &m->vfio, err);
-	if (rc)
-		return rc;
-	rc = hqio_vfio_add(m->vfio, m->hbdf, err);
-	if (rc)
-		return rc;
-	hqio_vfio_host_ops(m->vfio, &m->vops);
-	wrap_ops(m);
-	if ((rc = assign_reset(m, err)))
-		return rc;
-
-	/* Decode the function (as VFIO shows it). */
+	struct vmm *m = d->m;
 	uint8_t *img = calloc(1, HQIO_PCI_CFG_EXP_SIZE);
-	m->info = calloc(1, sizeof(*m->info));
-	m->irq = calloc(1, sizeof(*m->irq));
-	m->vpci = calloc(1, sizeof(*m->vpci));
-	if (!img || !m->info || !m->irq || !m->vpci) {
+	d->info = calloc(1, sizeof(*d->info));
+	d->irq = calloc(1, sizeof(*d->irq));
+	d->vpci = calloc(1, sizeof(*d->vpci));
+	if (!img || !d->info || !d->irq || !d->vpci) {
 		free(img);
 		return hqio_error_set(err, -ENOMEM, "out of memory");
 	}
 	for (uint16_t off = 0; off < HQIO_PCI_CFG_EXP_SIZE; off += 4) {
 		uint32_t v = 0xffffffff;
-		if (m->vops.cfg_read(m->vops.ctx, m->hbdf, off, 4, &v) && off < 256) {
+		if (m->vops.cfg_read(m->vops.ctx, d->hbdf, off, 4, &v) && off < 256) {
 			free(img);
-			return hqio_error_set(err, -EIO, "%s: configuration read at 0x%x: %s", b,
-					      off, hqio_vfio_error(m->vfio)->msg);
+			return hqio_error_set(err, -EIO, "%s: configuration read at 0x%x: %s",
+					      d->name, off, hqio_vfio_error(m->vfio)->msg);
 		}
 		memcpy(img + off, &v, 4);
 	}
-	rc = hqio_pci_decode(img, HQIO_PCI_CFG_EXP_SIZE, NULL, m->info, err);
-	memcpy(&m->host_bar0, img + HQIO_PCI_BASE_ADDRESS_0, 4);
+	int rc = hqio_pci_decode(img, HQIO_PCI_CFG_EXP_SIZE, NULL, d->info, err);
+	memcpy(&d->host_bar0, img + HQIO_PCI_BASE_ADDRESS_0, 4);
 	free(img);
 	if (!hqio_pci_decode_usable(rc))
 		return rc;
-	m->st->host_bar0_before = m->host_bar0;
+	d->ds->host_bar0_before = d->host_bar0;
+	return 0;
+}
+
+static const char *host_irq_name(const struct hqio_irq *q)
+{
+	if (!q->host_count)
+		return "none";
+	return q->host_type == HQIO_IRQ_MSIX  ? "msi-x"
+	       : q->host_type == HQIO_IRQ_MSI ? "msi"
+					      : "intx";
+}
+
+/* The function at guest BDF 00:(idx + 1).0 (after the host bridge). */
+static int setup_device(struct vdev *d, struct hqio_error *err)
+{
+	struct vmm *m = d->m;
+	const struct hqio_vmm_config *c = m->cfg;
+	static const unsigned gsis[] = HQIO_VMM_INTX_GSIS;
+	int rc = hqio_vfio_add(m->vfio, d->hbdf, err);
+	if (rc)
+		return rc;
+	wrap_ops(d);
+	if ((rc = assign_reset(d, err)))
+		return rc;
+	if ((rc = decode_function(d, err)))
+		return rc;
 
 	struct hqio_irq_config ic = {
-		.ops = &m->ops,
-		.bdf = m->hbdf,
-		.guest = { .arg = m, .inject_msi = guest_inject_msi, .set_intx = guest_set_intx },
+		.ops = &d->ops,
+		.bdf = d->hbdf,
+		.guest = { .arg = d, .inject_msi = guest_inject_msi, .set_intx = guest_set_intx },
 		.intx_disable_supported = true, /* PCI 2.3 and later; VFIO masks INTx anyway */
 		.host_page_size = PAGE,
 	};
-	hqio_irq_config_from_info(&ic, m->info);
-	rc = hqio_irq_init(m->irq, &ic, err);
+	hqio_irq_config_from_info(&ic, d->info);
+	ic.host_intx_only = c->host_intx;
+	if (c->host_intx && !ic.pin)
+		return hqio_error_set(err, -EOPNOTSUPP,
+				      "%s has no INTx pin (Interrupt Pin 0): --host-intx cannot "
+				      "apply",
+				      d->name);
+	rc = hqio_irq_init(d->irq, &ic, err);
 	if (rc)
 		return rc;
-	m->irq_up = true;
-	m->gbdf = 1 << 3; /* 00:01.0 */
+	d->irq_up = true;
+	d->ds->host_irq = host_irq_name(d->irq);
+	d->gsi = gsis[d->idx];
+	d->ds->intx_gsi = d->gsi;
+	d->gbdf = (uint16_t)((1 + d->idx) << 3); /* 00:01.0, 00:02.0, ... */
+	d->ds->guest_bdf = d->gbdf;
 	struct hqio_vpci_config vc = {
-		.ops = &m->ops,
-		.host_bdf = m->hbdf,
-		.guest_bdf = { .bus = 0, .dev = 1, .fn = 0 },
-		.irq = m->irq,
+		.ops = &d->ops,
+		.host_bdf = d->hbdf,
+		.guest_bdf = { .bus = 0, .dev = (uint8_t)(1 + d->idx), .fn = 0 },
+		.irq = d->irq,
 		.allow_bus_master = true,
 		.bar_changed = bar_changed,
-		.bar_arg = m,
+		.bar_arg = d,
 	};
-	rc = hqio_vpci_init(m->vpci, &vc, err);
+	rc = hqio_vpci_init(d->vpci, &vc, err);
 	if (rc)
 		return rc;
-	m->vpci_up = true;
+	d->vpci_up = true;
 	/* The guest's INTx line: what firmware would have written. */
-	m->vpci->vcfg[HQIO_PCI_INTERRUPT_LINE] = HQIO_VMM_INTX_GSI;
+	d->vpci->vcfg[HQIO_PCI_INTERRUPT_LINE] = (uint8_t)d->gsi;
 
 	for (unsigned i = 0; i < 6; i++) {
-		m->bar[i].size = m->vpci->bar_size[i];
-		if (!m->bar[i].size || m->info->bars[i].kind == HQIO_BAR_IO)
+		d->bar[i].size = d->vpci->bar_size[i];
+		if (!d->bar[i].size || d->info->bars[i].kind == HQIO_BAR_IO)
 			continue;
 		void *p = NULL;
 		uint64_t len = 0;
 		struct hqio_error e2 = { 0 };
-		if (hqio_vfio_bar_mmap(m->vfio, m->hbdf, i, &p, &len, &e2) == 0 &&
-		    len >= m->bar[i].size)
-			m->bar[i].map = p; /* else every access of the BAR is trapped */
-		plan_pieces(m, i);
+		if (hqio_vfio_bar_mmap(m->vfio, d->hbdf, i, &p, &len, &e2) == 0 &&
+		    len >= d->bar[i].size)
+			d->bar[i].map = p; /* else every access of the BAR is trapped */
+		plan_pieces(d, i);
 	}
 
-	/* DMA: guest RAM at IOVA = guest physical. */
-	rc = m->vops.dma_map(m->vops.ctx, m->hbdf, 0, (uint64_t)(uintptr_t)m->ram, m->mem,
-			     HQIO_DMA_READ | HQIO_DMA_WRITE);
-	if (rc)
-		return hqio_error_set(err, rc, "%s: mapping guest RAM for DMA: %s", b,
-				      hqio_vfio_error(m->vfio)->msg);
-	m->dma_up = true;
+	/* DMA: guest RAM at IOVA = guest physical, once for the container. */
+	if (!m->dma_up) {
+		rc = m->vops.dma_map(m->vops.ctx, d->hbdf, 0, (uint64_t)(uintptr_t)m->ram, m->mem,
+				     HQIO_DMA_READ | HQIO_DMA_WRITE);
+		if (rc)
+			return hqio_error_set(err, rc, "%s: mapping guest RAM for DMA: %s", d->name,
+					      hqio_vfio_error(m->vfio)->msg);
+		m->dma_up = true;
+	}
 
 	/* The guest's INTx line: a resample irqfd on its GSI. */
-	m->intx_efd = eventfd(0, EFD_CLOEXEC);
-	m->resample_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (m->intx_efd < 0 || m->resample_efd < 0)
+	d->intx_efd = eventfd(0, EFD_CLOEXEC);
+	d->resample_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->intx_efd < 0 || d->resample_efd < 0)
 		return hqio_error_set(err, -errno, "eventfd: %s", strerror(errno));
-	struct kvm_irqfd fd = {
-		.fd = (uint32_t)m->intx_efd,
-		.gsi = HQIO_VMM_INTX_GSI,
-		.flags = KVM_IRQFD_FLAG_RESAMPLE,
-		.resamplefd = (uint32_t)m->resample_efd,
-	};
-	if (ioctl(m->vm, KVM_IRQFD, &fd) < 0)
+	if (own_intx(d, true) < 0)
 		return kvm_fail(err, "KVM_IRQFD with resample for the guest's INTx line");
-	m->vfio_irqs_before = vfio_irq_count(m->hbdf);
-	if (c->msi_hop) {
-		snprintf(m->st->fast_path_msg, sizeof(m->st->fast_path_msg),
-			 "off (--msi-hop): every MSI through the user-space hop");
-	} else if (fast_setup(m, m->st->fast_path_msg, sizeof(m->st->fast_path_msg)) == 0) {
-		m->st->fast_path = true;
-	}
-	m->intx_us = calloc(INTX_SAMPLES_MAX, sizeof(uint32_t)); /* NULL: no breakdown */
-	for (unsigned k = 0; k < 4; k++)
-		m->step_us[k] = calloc(INTX_SAMPLES_MAX, sizeof(uint32_t));
-	m->have_dev = true;
+	d->vfio_irqs_before = vfio_irq_count(d->hbdf);
+	kvm_vfio_add(d);
+	struct hqio_vmm_dev_stats *ds = d->ds;
+	if (c->msi_hop)
+		snprintf(ds->fast_path_msg, sizeof(ds->fast_path_msg),
+			 "off (--msi-hop): every interrupt through the user-space hop");
+	else if (fast_setup(d, ds->fast_path_msg, sizeof(ds->fast_path_msg)) == 0)
+		ds->fast_path = true;
+	ds->intx_direct = ds->fast_path && d->irq->host_type == HQIO_IRQ_INTX;
+	d->intx_us = calloc(INTX_SAMPLES_MAX, sizeof(uint32_t)); /* NULL: no breakdown */
+	pthread_mutex_lock(&m->lock);
+	fast_update(d); /* host INTx: the guest's line is enabled from the start */
+	pthread_mutex_unlock(&m->lock);
 	return 0;
 }
 
@@ -1363,57 +1540,55 @@ static void step_breakdown(struct vmm *m)
 	}
 }
 
-static void intx_breakdown(struct vmm *m)
+static void intx_breakdown(struct vdev *d)
 {
-	unsigned n = m->n_intx_us;
-	m->st->intx_samples = n;
+	unsigned n = d->n_intx_us;
+	d->ds->intx_samples = n;
 	if (!n)
 		return;
-	qsort(m->intx_us, n, sizeof(uint32_t), cmp_u32);
-	m->st->intx_assert_to_eoi_p10_us = m->intx_us[n / 10];
-	m->st->intx_assert_to_eoi_p50_us = m->intx_us[n / 2];
-	m->st->intx_assert_to_eoi_p90_us = m->intx_us[(n * 9) / 10];
+	qsort(d->intx_us, n, sizeof(uint32_t), cmp_u32);
+	d->ds->intx_assert_to_eoi_p10_us = d->intx_us[n / 10];
+	d->ds->intx_assert_to_eoi_p50_us = d->intx_us[n / 2];
+	d->ds->intx_assert_to_eoi_p90_us = d->intx_us[(n * 9) / 10];
 }
 
-static uint32_t host_bar0_now(struct vmm *m)
+static uint32_t host_bar0_now(struct vdev *d)
 {
 	uint32_t v = 0;
-	m->vops.cfg_read(m->vops.ctx, m->hbdf, HQIO_PCI_BASE_ADDRESS_0, 4, &v);
+	d->m->vops.cfg_read(d->m->vops.ctx, d->hbdf, HQIO_PCI_BASE_ADDRESS_0, 4, &v);
 	return v;
 }
 
 /* Reclaim in hqio_reclaim's order; a failure quarantines the function. */
-static void reclaim(struct vmm *m)
+static void reclaim(struct vdev *d)
 {
-	if (!m->vfio)
-		return;
-	if (m->have_dev)
-		m->st->guest_bar0 = (uint32_t)m->bar[0].guest_addr;
-	struct hqio_vmm_stats *st = m->st;
-	if (!m->assigned) {
+	struct vmm *m = d->m;
+	struct hqio_vmm_dev_stats *ds = d->ds;
+	ds->guest_bar0 = (uint32_t)d->bar[0].guest_addr;
+	if (!d->assigned) {
 		/* Refused or quarantined before the guest could use it. */
-		reclaim_stop_guest(m, m->hbdf);
-		if (!st->quarantined)
-			reclaim_release(m, m->hbdf);
-		if (!st->reset_msg[0])
-			snprintf(st->reset_msg, sizeof(st->reset_msg), "not assigned: %s",
-				 st->quarantined ? "quarantined at assignment" : "set-up failed");
+		reclaim_stop_guest(d, d->hbdf);
+		if (!ds->quarantined)
+			reclaim_release(d, d->hbdf);
+		if (!ds->reset_msg[0])
+			snprintf(ds->reset_msg, sizeof(ds->reset_msg), "not assigned: %s",
+				 ds->quarantined ? "quarantined at assignment" : "set-up failed");
 		return;
 	}
 	if (m->cfg->no_reset) {
-		reclaim_stop_guest(m, m->hbdf);
-		reclaim_release(m, m->hbdf);
-		snprintf(st->reset_msg, sizeof(st->reset_msg), "skipped (--no-reset)");
+		reclaim_stop_guest(d, d->hbdf);
+		reclaim_release(d, d->hbdf);
+		snprintf(ds->reset_msg, sizeof(ds->reset_msg), "skipped (--no-reset)");
 	} else {
 		struct hqio_reset_hooks hooks = { 0 };
-		bool stuck = m->cfg->fault_canary && m->info &&
-			     m->info->vendor_id == EDU_VENDOR_ID &&
-			     m->info->device_id == EDU_DEVICE_ID;
+		bool stuck = m->cfg->fault_canary && d->info &&
+			     d->info->vendor_id == EDU_VENDOR_ID &&
+			     d->info->device_id == EDU_DEVICE_ID;
 		if (stuck) {
 			hooks.canary_write = stuck_canary_write;
 			hooks.canary_check = stuck_canary_check;
 		}
-		struct hqio_reclaim_ops rops = { .arg = m,
+		struct hqio_reclaim_ops rops = { .arg = d,
 						 .stop_guest_access = reclaim_stop_guest,
 						 .release_memory = reclaim_release };
 		struct hqio_reset_result *res = calloc(1, sizeof(*res));
@@ -1421,32 +1596,93 @@ static void reclaim(struct vmm *m)
 		if (stuck) {
 			/* the canary lives in BAR0: the host's memory decode on */
 			uint32_t cmd = 0;
-			if (m->vops.cfg_read(m->vops.ctx, m->hbdf, HQIO_PCI_COMMAND, 2, &cmd) == 0)
-				m->vops.cfg_write(m->vops.ctx, m->hbdf, HQIO_PCI_COMMAND, 2,
+			if (m->vops.cfg_read(m->vops.ctx, d->hbdf, HQIO_PCI_COMMAND, 2, &cmd) == 0)
+				m->vops.cfg_write(m->vops.ctx, d->hbdf, HQIO_PCI_COMMAND, 2,
 						  cmd | HQIO_PCI_COMMAND_MEMORY);
 		}
-		int rc = res ? hqio_reclaim(&m->vops, m->plan, stuck ? &hooks : NULL, NULL, &rops,
+		int rc = res ? hqio_reclaim(&m->vops, d->plan, stuck ? &hooks : NULL, NULL, &rops,
 					    res, &e)
 			     : hqio_error_set(&e, -ENOMEM, "out of memory");
 		if (rc == 0) {
-			st->reset_done = true;
-			snprintf(st->reset_used, sizeof(st->reset_used), "%s",
+			ds->reset_done = true;
+			snprintf(ds->reset_used, sizeof(ds->reset_used), "%s",
 				 hqio_reset_method_name(res->used));
-			snprintf(st->reset_msg, sizeof(st->reset_msg),
+			snprintf(ds->reset_msg, sizeof(ds->reset_msg),
 				 "%s reset and verified (quiesce %llu ms, reset %llu ms)",
-				 st->reset_used, (unsigned long long)(res->quiesce_ns / NS_PER_MS),
+				 ds->reset_used, (unsigned long long)(res->quiesce_ns / NS_PER_MS),
 				 (unsigned long long)(res->reset_ns / NS_PER_MS));
 		} else {
-			st->quarantined = true;
-			if (m->vpci_up || m->irq_up) /* a failure before the reclaim order ran */
-				reclaim_stop_guest(m, m->hbdf);
-			snprintf(st->reset_msg, sizeof(st->reset_msg), "%s",
+			ds->quarantined = true;
+			if (d->vpci_up || d->irq_up) /* a failure before the reclaim order ran */
+				reclaim_stop_guest(d, d->hbdf);
+			snprintf(ds->reset_msg, sizeof(ds->reset_msg), "%s",
 				 e.msg[0] ? e.msg : "reclaim failed");
 		}
 		free(res);
 	}
-	st->host_bar0_after = host_bar0_now(m);
-	st->host_bars_unchanged = st->host_bar0_after == st->host_bar0_before;
+	ds->host_bar0_after = host_bar0_now(d);
+	ds->host_bars_unchanged = ds->host_bar0_after == ds->host_bar0_before;
+}
+
+/* The run's totals from the functions' own (see struct hqio_vmm_stats). */
+static void aggregate(struct hqio_vmm_stats *st)
+{
+	if (!st->n_dev)
+		return;
+	const struct hqio_vmm_dev_stats *shown = &st->dev[0];
+	st->fast_path = st->kvm_vfio_group = st->assign_verified = st->reset_done =
+		st->host_bars_unchanged = true;
+	st->host_vfio_irqs = 0;
+	for (unsigned i = 0; i < st->n_dev; i++) {
+		const struct hqio_vmm_dev_stats *ds = &st->dev[i];
+		st->host_irqs += ds->host_irqs;
+		st->delivered += ds->delivered;
+		st->latched += ds->latched;
+		st->reasserted += ds->reasserted;
+		st->eois += ds->eois;
+		st->coalesced += ds->coalesced;
+		st->spurious += ds->spurious;
+		st->msi_signaled += ds->msi_signaled;
+		st->fast_attaches += ds->fast_attaches;
+		st->fast_fallback += ds->fast_fallback;
+		st->bar_slots += ds->bar_slots;
+		st->bar_trapped_bytes += ds->bar_trapped_bytes;
+		st->dma_faults += ds->dma_faults;
+		if (!st->dma_fault_addr)
+			st->dma_fault_addr = ds->dma_fault_addr;
+		if (st->host_vfio_irqs >= 0)
+			st->host_vfio_irqs = ds->host_vfio_irqs < 0
+						     ? -1
+						     : st->host_vfio_irqs + ds->host_vfio_irqs;
+		st->fast_path &= ds->fast_path;
+		st->kvm_vfio_group &= ds->kvm_vfio_group;
+		st->assign_verified &= ds->assign_verified;
+		st->reset_done &= ds->reset_done;
+		st->host_bars_unchanged &= ds->host_bars_unchanged;
+		st->quarantined |= ds->quarantined;
+		if (shown == &st->dev[0] && i > 0 &&
+		    (ds->quarantined || !ds->reset_done || !ds->assign_verified))
+			shown = ds;
+	}
+	if (shown != &st->dev[0] && st->dev[0].quarantined)
+		shown = &st->dev[0];
+	char b[HQIO_BDF_STR_MAX];
+	const char *pre = st->n_dev > 1 ? hqio_bdf_format(shown->host_bdf, b, sizeof(b)) : "";
+	const char *sep = st->n_dev > 1 ? ": " : "";
+	snprintf(st->fast_path_msg, sizeof(st->fast_path_msg), "%s", st->dev[0].fast_path_msg);
+	snprintf(st->reset_plan, sizeof(st->reset_plan), "%s", shown->reset_plan);
+	snprintf(st->assign_msg, sizeof(st->assign_msg), "%s%s%.*s", pre, sep,
+		 (int)(sizeof(st->assign_msg) - 40), shown->assign_msg);
+	snprintf(st->reset_used, sizeof(st->reset_used), "%s", shown->reset_used);
+	snprintf(st->reset_msg, sizeof(st->reset_msg), "%s%s%.*s", pre, sep,
+		 (int)(sizeof(st->reset_msg) - 40), shown->reset_msg);
+	st->host_bar0_before = st->dev[0].host_bar0_before;
+	st->host_bar0_after = st->dev[0].host_bar0_after;
+	st->guest_bar0 = st->dev[0].guest_bar0;
+	st->intx_samples = st->dev[0].intx_samples;
+	st->intx_assert_to_eoi_p10_us = st->dev[0].intx_assert_to_eoi_p10_us;
+	st->intx_assert_to_eoi_p50_us = st->dev[0].intx_assert_to_eoi_p50_us;
+	st->intx_assert_to_eoi_p90_us = st->dev[0].intx_assert_to_eoi_p90_us;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1500,22 +1736,56 @@ static int run_loop(struct vmm *m, struct hqio_error *err)
 	}
 }
 
+static void dev_counters(struct vdev *d)
+{
+	struct hqio_vmm_dev_stats *ds = d->ds;
+	if (d->vfio_irqs_before >= 0) {
+		long long now = vfio_irq_count(d->hbdf);
+		ds->host_vfio_irqs = now >= 0 ? now - d->vfio_irqs_before : -1;
+	} else {
+		ds->host_vfio_irqs = -1;
+	}
+	if (d->irq) {
+		ds->host_irqs = d->irq->stats.host_irqs;
+		ds->delivered = d->irq->stats.delivered;
+		ds->latched = d->irq->stats.latched;
+		ds->coalesced = d->irq->stats.coalesced;
+		ds->spurious += d->irq->stats.spurious;
+	}
+	intx_breakdown(d);
+}
+
+static void dev_close(struct vdev *d)
+{
+	for (unsigned v = 0; v < HQIO_VMM_FAST_MAX; v++)
+		if (d->fast_efd[v] >= 0)
+			close(d->fast_efd[v]);
+	if (d->unmask_efd >= 0)
+		close(d->unmask_efd);
+	if (d->intx_efd >= 0)
+		close(d->intx_efd);
+	if (d->resample_efd >= 0)
+		close(d->resample_efd);
+	free(d->intx_us);
+	free(d->plan);
+	hqio_system_free(&d->sys);
+	free(d->vpci);
+	free(d->irq);
+	free(d->info);
+}
+
 static void teardown(struct vmm *m)
 {
 	m->stop = true;
 	if (m->hop_up)
 		pthread_join(m->hop, NULL);
-	if (m->resampler_up)
-		pthread_join(m->resampler, NULL);
-	if (m->fallback_up)
-		pthread_join(m->fallback, NULL);
-	m->hop_up = m->resampler_up = m->fallback_up = false;
-	fast_detach(m);
-	if (m->have_dev && m->vfio_irqs_before >= 0) {
-		long long now = vfio_irq_count(m->hbdf);
-		m->st->host_vfio_irqs = now >= 0 ? now - m->vfio_irqs_before : -1;
-	} else {
-		m->st->host_vfio_irqs = -1;
+	if (m->events_up)
+		pthread_join(m->events, NULL);
+	m->hop_up = m->events_up = false;
+	for (unsigned i = 0; i < m->n_dev; i++) {
+		fast_detach(&m->dev[i]);
+		own_intx(&m->dev[i], false);
+		dev_counters(&m->dev[i]);
 	}
 	if (m->vm >= 0) {
 		/* KVM's debugfs totals count only VMs that exist: sample now. */
@@ -1525,35 +1795,24 @@ static void teardown(struct vmm *m)
 		m->st->kvm_halt_exits = debugfs_stat("halt_exits");
 		m->st->kvm_irq_injections = debugfs_stat("irq_injections");
 	}
-	if (m->irq) {
-		m->st->host_irqs = m->irq->stats.host_irqs;
-		m->st->delivered = m->irq->stats.delivered;
-		m->st->latched = m->irq->stats.latched;
-		m->st->coalesced = m->irq->stats.coalesced;
-		m->st->spurious += m->irq->stats.spurious;
-	}
 	memtype_report(&m->st->memtype);
-	intx_breakdown(m);
 	step_breakdown(m);
 	m->st->cfg_cf8 = m->host.stats.cfc_accesses;
 	m->st->cfg_ecam = m->host.stats.ecam_accesses;
-	reclaim(m); /* lib/irq's fini disables MSI: our triggers go with it */
-	for (unsigned v = 0; v < HQIO_VMM_FAST_MAX; v++)
-		if (m->fast_efd[v] >= 0)
-			close(m->fast_efd[v]);
+	/* lib/irq's fini disables the host interrupts: our triggers go with it. */
+	for (unsigned i = 0; i < m->n_dev; i++)
+		reclaim(&m->dev[i]);
+	scan_kmsg(m);
+	for (unsigned i = 0; i < m->n_dev; i++)
+		dev_close(&m->dev[i]);
 	if (m->kvm_vfio_fd >= 0)
 		close(m->kvm_vfio_fd);
-	scan_kmsg(m);
 	if (m->kmsg >= 0)
 		close(m->kmsg);
 	if (m->run)
 		munmap(m->run, m->run_len);
 	if (m->vcpu >= 0)
 		close(m->vcpu);
-	if (m->intx_efd >= 0)
-		close(m->intx_efd);
-	if (m->resample_efd >= 0)
-		close(m->resample_efd);
 	if (m->vm >= 0)
 		close(m->vm);
 	if (m->kvm >= 0)
@@ -1561,14 +1820,9 @@ static void teardown(struct vmm *m)
 	hqio_vfio_close(m->vfio); /* unmaps the BARs, disables interrupts */
 	if (m->ram)
 		munmap(m->ram, m->mem);
-	free(m->intx_us);
 	for (unsigned k = 0; k < 4; k++)
 		free(m->step_us[k]);
-	free(m->plan);
-	hqio_system_free(&m->sys);
-	free(m->vpci);
-	free(m->irq);
-	free(m->info);
+	aggregate(m->st);
 	pthread_mutex_destroy(&m->lock);
 }
 
@@ -1600,8 +1854,18 @@ int hqio_vmm_run(const struct hqio_vmm_config *c, struct hqio_vmm_stats *st, str
 				      "256 MiB] (edu's DMA reaches 2^28)",
 				      (unsigned long long)c->mem_bytes);
 	if (c->n_assign > HQIO_VMM_MAX_ASSIGN)
-		return hqio_error_set(err, -EINVAL, "at most %d assigned function(s) for now",
+		return hqio_error_set(err, -EINVAL, "at most %d assigned functions",
 				      HQIO_VMM_MAX_ASSIGN);
+	for (unsigned i = 0; i < c->n_assign; i++)
+		for (unsigned j = 0; j < i; j++)
+			if (hqio_bdf_cmp(c->assign[i], c->assign[j]) == 0) {
+				char b[HQIO_BDF_STR_MAX];
+				return hqio_error_set(err, -EINVAL, "%s is assigned twice",
+						      hqio_bdf_format(c->assign[i], b, sizeof(b)));
+			}
+	if (c->host_intx && c->irq != HQIO_VMM_IRQ_INTX)
+		return hqio_error_set(err, -EINVAL,
+				      "--host-intx leaves the guest INTx only: use --irq intx");
 	char cmdline[HQIO_MB_CMDLINE_MAX];
 	int rc = build_cmdline(c, cmdline, sizeof(cmdline), err);
 	if (rc)
@@ -1616,10 +1880,19 @@ int hqio_vmm_run(const struct hqio_vmm_config *c, struct hqio_vmm_stats *st, str
 		return hqio_error_set(err, -ENOMEM, "out of memory");
 	m->cfg = c;
 	m->st = st;
-	m->kvm = m->vm = m->vcpu = m->intx_efd = m->resample_efd = m->kmsg = -1;
-	m->group_fd = m->kvm_vfio_fd = -1;
-	for (unsigned v = 0; v < HQIO_VMM_FAST_MAX; v++)
-		m->fast_efd[v] = -1;
+	m->kvm = m->vm = m->vcpu = m->kmsg = m->kvm_vfio_fd = -1;
+	for (unsigned i = 0; i < HQIO_VMM_MAX_ASSIGN; i++) {
+		struct vdev *d = &m->dev[i];
+		d->m = m;
+		d->idx = i;
+		d->ds = &st->dev[i];
+		d->intx_efd = d->resample_efd = d->unmask_efd = -1;
+		d->vfio_irqs_before = -1;
+		for (unsigned v = 0; v < HQIO_VMM_FAST_MAX; v++)
+			d->fast_efd[v] = -1;
+	}
+	for (unsigned k = 0; k < 4; k++)
+		m->step_us[k] = calloc(INTX_SAMPLES_MAX, sizeof(uint32_t)); /* NULL: none */
 	pthread_mutex_init(&m->lock, NULL);
 	m->mem = c->mem_bytes;
 	uint64_t t0 = now_ns();
@@ -1656,8 +1929,25 @@ int hqio_vmm_run(const struct hqio_vmm_config *c, struct hqio_vmm_stats *st, str
 	m->kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (m->kmsg >= 0)
 		lseek(m->kmsg, 0, SEEK_END); /* only what the run logs */
-	if (c->n_assign && (rc = setup_device(m, err)))
-		goto out;
+	if (c->n_assign) {
+		struct hqio_vfio_paths paths = { .sys = c->sys, .dev_vfio = c->dev_vfio };
+		for (unsigned i = 0; i < c->n_assign; i++) {
+			int group = -1;
+			if ((rc = hqio_vfio_check_assignable(c->sys, c->assign[i], &group, err)))
+				goto out;
+		}
+		if ((rc = hqio_vfio_open(&paths, &m->vfio, err)))
+			goto out;
+		hqio_vfio_host_ops(m->vfio, &m->vops);
+		for (unsigned i = 0; i < c->n_assign; i++) {
+			struct vdev *d = &m->dev[i];
+			d->hbdf = d->ds->host_bdf = c->assign[i];
+			hqio_bdf_format(d->hbdf, d->name, sizeof(d->name));
+			m->n_dev = st->n_dev = i + 1;
+			if ((rc = setup_device(d, err)))
+				goto out;
+		}
+	}
 	if ((rc = create_vcpu(m, mb.entry, ebx, err)))
 		goto out;
 
@@ -1668,10 +1958,8 @@ int hqio_vmm_run(const struct hqio_vmm_config *c, struct hqio_vmm_stats *st, str
 	m->deadline_ns = t0 + (c->timeout_ms ? c->timeout_ms : 60000) * NS_PER_MS;
 	if (pthread_create(&m->hop, NULL, hop_main, m) == 0)
 		m->hop_up = true;
-	if (m->st->fast_path && pthread_create(&m->fallback, NULL, fallback_main, m) == 0)
-		m->fallback_up = true;
-	else if (m->have_dev && pthread_create(&m->resampler, NULL, resample_main, m) == 0)
-		m->resampler_up = true;
+	if (m->n_dev && pthread_create(&m->events, NULL, events_main, m) == 0)
+		m->events_up = true;
 	cpu_set_t saved;
 	bool pinned = false;
 	if (c->pin && sysconf(_SC_NPROCESSORS_ONLN) >= 2 &&
@@ -1679,9 +1967,9 @@ int hqio_vmm_run(const struct hqio_vmm_config *c, struct hqio_vmm_stats *st, str
 		cpu_set_t one;
 		CPU_ZERO(&one);
 		CPU_SET(1, &one);
-		pthread_t helpers[3] = { m->hop, m->resampler, m->fallback };
-		bool up[3] = { m->hop_up, m->resampler_up, m->fallback_up };
-		for (int i = 0; i < 3; i++)
+		pthread_t helpers[2] = { m->hop, m->events };
+		bool up[2] = { m->hop_up, m->events_up };
+		for (int i = 0; i < 2; i++)
 			if (up[i])
 				pthread_setaffinity_np(helpers[i], sizeof(one), &one);
 		CPU_ZERO(&one);

@@ -21,7 +21,7 @@
 #include "hqio/error.h"
 #include "hqio/pci.h"
 
-#define HQIO_VMM_MAX_ASSIGN   1 /* this increment: one function */
+#define HQIO_VMM_MAX_ASSIGN   4
 #define HQIO_VMM_MEM_DEFAULT  (64ull << 20)
 #define HQIO_VMM_MEM_MIN      (2ull << 20)
 #define HQIO_VMM_MEM_MAX      (256ull << 20) /* edu's DMA mask is 28 bits (edu.rst) */
@@ -29,8 +29,14 @@
 #define HQIO_VMM_EXIT_PORT    0xF4
 #define HQIO_VMM_TRACE_PORT   0xE8 /* guest trace=1: 0 before a raise, 1 at handler entry */
 #define HQIO_VMM_GUEST_PASS   0x10 /* value the test guest writes when all passed */
-#define HQIO_VMM_INTX_GSI     10   /* the guest's INTx line (IOAPIC pin; < 16: also the PIC) */
-#define HQIO_VMM_MSI_GSI_BASE 24   /* MSI routes above the IOAPIC's 24 pins (testbed.md) */
+/* The INTx lines of the assigned functions, in --assign order (IOAPIC pin
+ * = GSI; < 16: also the PIC): the ISA IRQs PC firmware hands to PCI (PIIX/
+ * ICH PIRQ routing, QEMU's q35/piix use 5, 9, 10, 11); the monitor emulates
+ * no ISA device that would own them. */
+#define HQIO_VMM_INTX_GSIS    { 10, 11, 5, 9 }
+#define HQIO_VMM_INTX_GSI     10 /* the first function's */
+#define HQIO_VMM_MSI_GSI_BASE 24 /* MSI routes above the IOAPIC's 24 pins (testbed.md) */
+#define HQIO_VMM_MSI_GSI_STEP 32 /* function i's routes at BASE + i * STEP */
 
 enum hqio_vmm_irq { HQIO_VMM_IRQ_MSI = 0, HQIO_VMM_IRQ_INTX };
 
@@ -53,7 +59,10 @@ struct hqio_vmm_config {
 	bool fault_canary;	  /* at reclaim, also arm a device canary in a register
 				     the reset is known not to clear (edu only) */
 	bool trap_bars;		  /* no BAR memslots: every BAR access exits */
-	bool msi_hop;		  /* guest MSI through the user-space hop, not irqfd */
+	bool msi_hop;		  /* every interrupt through the user-space hop (no
+				     irqfd from VFIO to KVM: MSI, MSI-X, host INTx) */
+	bool host_intx;		  /* the host uses the functions' INTx although they
+				     have MSI (lib/irq host_intx_only; guest INTx only) */
 	bool pin;		  /* vCPU thread on CPU 0, helper threads on CPU 1 */
 	bool eoi_first;		  /* INTx: take an EOI KVM already signaled before a new host MSI */
 };
@@ -65,10 +74,53 @@ struct hqio_vmm_exits {
 	uint64_t mmio_ecam, mmio_bar, mmio_unclaimed;
 };
 
+/* One assigned function. */
+struct hqio_vmm_dev_stats {
+	struct hqio_bdf host_bdf;
+	uint16_t guest_bdf; /* bus << 8 | dev << 3 | fn */
+	unsigned intx_gsi;
+	const char *host_irq; /* "msi-x", "msi", "intx", "none" */
+	uint64_t cfg;	      /* configuration accesses (lib/vpci) */
+	uint64_t mmio_trapped;
+	uint64_t msix_trapped; /* of those, in the MSI-X table/PBA pages (lib/irq) */
+	uint64_t host_irqs, delivered, latched, reasserted, eois, coalesced, spurious;
+	uint64_t msi_signaled; /* KVM_SIGNAL_MSI calls (the user-space hop) */
+	/* Interrupts from VFIO straight into KVM (irqfd, no user-space hop):
+	 * guest MSI/MSI-X on host MSI/MSI-X vectors, or the guest's INTx on
+	 * the host's INTx with KVM's resample eventfd as VFIO's unmask. */
+	bool fast_path;		 /* set up (else every interrupt takes the hop) */
+	char fast_path_msg[160]; /* why not, or how */
+	uint64_t fast_attaches;	 /* irqfds attached (per vector, or the INTx line) */
+	uint64_t fast_fallback;	 /* host interrupts the event thread handed to lib/irq */
+	bool intx_direct;	 /* host INTx -> KVM resample irqfd -> VFIO unmask */
+	bool kvm_vfio_group;	 /* KVM_DEV_VFIO_GROUP_ADD done */
+	long long host_vfio_irqs; /* /proc/interrupts vfio-* lines of the function, delta */
+	uint64_t bar_slots;	  /* memslots mapping NSDR BAR pages (most at once) */
+	uint64_t bar_trapped_bytes;
+	uint64_t dma_faults; /* DMAR/AMD-Vi fault lines for the function in the kernel log */
+	uint64_t dma_fault_addr;
+	char reset_plan[96];
+	bool assign_verified;
+	char assign_msg[HQIO_ERROR_MSG_MAX];
+	bool reset_done;
+	char reset_used[16];
+	char reset_msg[HQIO_ERROR_MSG_MAX];
+	bool quarantined;
+	bool host_bars_unchanged;
+	uint32_t host_bar0_before, host_bar0_after;
+	uint32_t guest_bar0;
+	unsigned intx_samples;
+	uint32_t intx_assert_to_eoi_p10_us, intx_assert_to_eoi_p50_us, intx_assert_to_eoi_p90_us;
+};
+
+/* The run. Interrupt, BAR, DMA and reset fields are summed over the
+ * functions (booleans: all of them; quarantined: any; messages, BAR
+ * values and the INTx breakdown: the first function, or the first that
+ * failed); dev[] has each function's own. */
 struct hqio_vmm_stats {
 	struct hqio_vmm_exits exits;
 	uint64_t cfg_cf8, cfg_ecam; /* configuration accesses that reached a function */
-	uint64_t cfg_dev;	    /* of those, to the assigned function (lib/vpci) */
+	uint64_t cfg_dev;	    /* of those, to assigned functions (lib/vpci) */
 	uint64_t host_irqs, delivered, latched, reasserted, eois, coalesced, spurious;
 	uint64_t msi_signaled; /* KVM_SIGNAL_MSI calls (the user-space hop) */
 	/* INTx cost breakdown: from the monitor asserting the line (irqfd
@@ -79,38 +131,38 @@ struct hqio_vmm_stats {
 	uint32_t intx_assert_to_eoi_p10_us, intx_assert_to_eoi_p50_us, intx_assert_to_eoi_p90_us;
 	/* With the guest's trace=1 (a port write before each raise and at
 	 * handler entry; the writes are exits themselves): the INTx round
-	 * trip split on the host clock, p50 in us, and samples. */
+	 * trip of the first function split on the host clock, p50 in us. */
 	struct hqio_vmm_intx_step {
 		const char *name;
 		unsigned n;
 		uint32_t p10_us, p50_us, p90_us;
 	} intx_steps[4];
-	/* MSI fast path: VFIO eventfd -> KVM irqfd, no user-space hop. */
-	bool fast_path;		  /* set up (else every MSI takes the hop) */
-	char fast_path_msg[160];  /* why not, or how */
-	uint64_t fast_attaches;	  /* irqfd attached (guest enabled its MSI) */
-	uint64_t fast_fallback;	  /* host MSIs the fallback thread handed to lib/irq */
-	bool kvm_vfio_group;	  /* KVM_DEV_VFIO_GROUP_ADD done */
-	long long host_vfio_irqs; /* /proc/interrupts vfio-* lines of the device, delta */
-	uint64_t bar_slots;	  /* memslots mapping NSDR BAR pages */
+	bool fast_path;
+	char fast_path_msg[160];
+	uint64_t fast_attaches;
+	uint64_t fast_fallback;
+	bool kvm_vfio_group;
+	long long host_vfio_irqs;
+	uint64_t bar_slots;
 	uint64_t bar_trapped_bytes;
-	uint64_t dma_faults; /* DMAR/AMD-Vi fault lines for the device in the kernel log */
+	uint64_t dma_faults;
 	uint64_t dma_fault_addr;
 	int guest_exit; /* value written to the exit port, -1 none */
 	unsigned guest_pass, guest_fail;
 	bool timed_out;
 	uint64_t wall_ns;
 	/* Assignment and reclaim through lib/reset (plan, quiesce, reset,
-	 * verify; hqio_reclaim's order at the end). */
-	char reset_plan[96];  /* planned methods, in order ("bus", ...) */
-	bool assign_verified; /* reset and verified before the guest ran */
+	 * verify; hqio_reclaim's order at the end, guest RAM released from
+	 * the container only when every function verified). */
+	char reset_plan[96];
+	bool assign_verified;
 	char assign_msg[HQIO_ERROR_MSG_MAX];
-	bool reset_done;     /* reclaim: reset and verified */
-	char reset_used[16]; /* the method that worked at reclaim */
+	bool reset_done;
+	char reset_used[16];
 	char reset_msg[HQIO_ERROR_MSG_MAX];
-	bool memory_released; /* guest RAM unmapped from the device's IOMMU domain */
-	bool quarantined;     /* no verified reset: the device stays with vfio-pci,
-				 not to be handed back (hqio/reset.h) */
+	bool memory_released; /* guest RAM unmapped from the IOMMU domain */
+	bool quarantined;     /* a function without a verified reset stays with
+				 vfio-pci, not to be handed back (hqio/reset.h) */
 	bool host_bars_unchanged;
 	uint32_t host_bar0_before, host_bar0_after;
 	uint32_t guest_bar0;
@@ -124,6 +176,8 @@ struct hqio_vmm_stats {
 	} memtype;
 	/* KVM debugfs totals sampled while the VM ran (-1: unavailable). */
 	long long kvm_exits, kvm_io_exits, kvm_mmio_exits, kvm_halt_exits, kvm_irq_injections;
+	unsigned n_dev;
+	struct hqio_vmm_dev_stats dev[HQIO_VMM_MAX_ASSIGN];
 };
 
 /* Run the guest to its exit (or the timeout); stats are filled as far as

@@ -79,6 +79,10 @@ struct hqio_irq_config {
 	 * other function drives the same host line (it is masked at the
 	 * interrupt controller until the guest's EOI); init refuses otherwise. */
 	bool intx_line_exclusive;
+	/* Use the function's INTx pin on the host although it has MSI/MSI-X
+	 * (an experiment: the INTx-only path on a device that has both). The
+	 * guest then has INTx only: enabling its MSI/MSI-X is refused. */
+	bool host_intx_only;
 	uint64_t host_page_size; /* trap granularity (4096) */
 	/* Storm guard: at most storm_max host interrupts per storm_window_ns;
 	 * beyond that the host vector is masked until the window ends. */

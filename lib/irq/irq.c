@@ -376,8 +376,8 @@ void hqio_irq_host_event(void *arg, struct hqio_bdf bdf, enum hqio_irq_type type
 int hqio_irq_guest_msi(struct hqio_irq *irq, bool enable, unsigned count, uint64_t addr,
 		       uint32_t data, uint32_t mask)
 {
-	if (!irq->cfg.msi)
-		return -EOPNOTSUPP;
+	if (!irq->cfg.msi || (irq->cfg.host_intx_only && irq->cfg.pin))
+		return -EOPNOTSUPP; /* the host uses INTx: no guest MSI */
 	if (irq->mode == HQIO_GUEST_IRQ_MSIX)
 		return 0;
 	/* Vectors allocated: a power of two up to what the device is capable
@@ -411,7 +411,7 @@ int hqio_irq_guest_msi(struct hqio_irq *irq, bool enable, unsigned count, uint64
 
 int hqio_irq_guest_msix(struct hqio_irq *irq, bool enable, bool function_mask)
 {
-	if (!irq->cfg.msix)
+	if (!irq->cfg.msix || (irq->cfg.host_intx_only && irq->cfg.pin))
 		return -EOPNOTSUPP;
 	irq->msix_function_mask = function_mask;
 	if (enable) {
@@ -625,7 +625,10 @@ int hqio_irq_init(struct hqio_irq *irq, const struct hqio_irq_config *cfg, struc
 
 	unsigned count = 0;
 	enum hqio_irq_type type = HQIO_IRQ_INTX;
-	if (cfg->msix) {
+	if (cfg->host_intx_only && cfg->pin) {
+		type = HQIO_IRQ_INTX;
+		count = 1;
+	} else if (cfg->msix) {
 		type = HQIO_IRQ_MSIX;
 		count = msix_entries(irq);
 	} else if (cfg->msi) {

@@ -43,3 +43,9 @@ tb_data() {
 	gzip -c "$2" | base64 | sed 's/^/HQIO-TB-D /'
 	echo "HQIO-TB DATA-END $1"
 }
+# tb_jget FILE KEY [N]   the Nth (default 1st) numeric/boolean/string value
+# of "KEY" in hqio's pretty-printed JSON (one key per line)
+tb_jget() {
+	sed -n -e "s/^ *\"$2\": \"\(.*\)\",\{0,1\}$/\1/p" \
+		-e "s/^ *\"$2\": \([^\",]*\),\{0,1\}$/\1/p" "$1" | sed -n "${3:-1}p"
+}

@@ -48,5 +48,20 @@ for mode in msi intx; do
 	done
 	tb_pass $G/$mode-ratios "N=$N p50 TSC:$detail [hqio $(grep "BENCH irq" h-$mode.log | cut -d' ' -f3-)] [QEMU $(grep "BENCH irq" q-$mode.log | cut -d' ' -f3-)]"
 done
+# The INTx-only path on both sides: hqio with --host-intx (VFIO INTx ->
+# KVM irqfd with resample -> VFIO unmask, no user space) against QEMU's
+# INTx run above (the same kernel path).
+if [ -f q-intx.log ] && grep -q '^GUEST DONE' q-intx.log; then
+	hqio run --assign "$B" --guest builtin --irq intx --host-intx --cmdline "n=20 bench=$N" \
+		--timeout 150 >h-hostintx.log 2>&1
+	hrc=$?
+	h=$(p50 h-hostintx.log irq-roundtrip-intx)
+	q=$(p50 q-intx.log irq-roundtrip-intx)
+	if [ $hrc -eq 0 ] && [ -n "$h" ] && [ -n "$q" ]; then
+		tb_pass $G/hostintx-ratios "N=$N p50 TSC: irq-roundtrip-intx hqio/QEMU $(ratio "$h" "$q") ($h/$q); [hqio --host-intx $(grep "BENCH irq" h-hostintx.log | cut -d' ' -f3-)] [QEMU $(grep "BENCH irq" q-intx.log | cut -d' ' -f3-)]"
+	else
+		tb_fail $G/hostintx-ratios "hqio --host-intx exit $hrc ($(grep -m1 FAIL h-hostintx.log || tail -n 1 h-hostintx.log)), p50 $h vs QEMU $q"
+	fi
+fi
 hqio vfio release "$B" >/dev/null 2>&1
 tb_end $G

@@ -1,0 +1,108 @@
+# Test group "monitor_devs": hqio's monitor with more than one assigned
+# function, MSI-X, and the INTx-only path (docs/monitor.md). In nested KVM:
+#  - hostintx: edu served on its INTx pin on the host (--host-intx), the
+#    guest in INTx mode: VFIO's INTx eventfd is a KVM irqfd with resample
+#    and KVM's resample eventfd is VFIO's unmask eventfd (no user space);
+#  - hostintx-hop: the same through lib/irq (control of the direct path);
+#  - two: edu (MSI) and e1000e (MSI-X) in one guest at 00:01.0 and 00:02.0,
+#    with the e1000e's MSI-X table/PBA pages trapped and emulated;
+#  - two-hop: the same with every interrupt through the user-space hop.
+. /lib/hqio-tb.sh
+G=monitor_devs
+N=40
+jget() { tb_jget "$@"; }
+
+B=$(tb_find_dev 0x1234 0x11e8 port) || { tb_fail $G/find "no edu behind a root port"; tb_end $G; exit 0; }
+E=$(tb_find_dev 0x8086 0x10d3 port) || { tb_fail $G/find "no e1000e behind a root port"; tb_end $G; exit 0; }
+if ! out=$(hqio run --probe 2>&1); then
+	tb_fail $G/kvm-probe "$out"
+	tb_end $G
+	exit 0
+fi
+tb_check $G/bind "$B and $E to vfio-pci" -- sh -c "hqio vfio bind $B && hqio vfio bind $E"
+
+# run NAME IRQ CMDLINE -- OPTIONS...: one monitor run; the guest's RESULT
+# lines become NAME-<check> lines of this group.
+run() {
+	_n=$1 _irq=$2 _cmd=$3
+	shift 3
+	[ "$1" = "--" ] && shift
+	hqio run --guest builtin --irq "$_irq" --cmdline "$_cmd" --timeout 150 --json "$@" \
+		>"$_n.json" 2>"$_n.log"
+	_rc=$?
+	sed -n "s|^GUEST RESULT \([^ ]*\) PASS \(.*\)|HQIO-TB PASS $G/$_n-\1: \2|p;
+		s|^GUEST RESULT \([^ ]*\) FAIL \(.*\)|HQIO-TB FAIL $G/$_n-\1: \2|p" "$_n.log"
+	if [ "$(jget "$_n.json" exit_value)" = 16 ] && [ $_rc -eq 0 ]; then
+		tb_pass $G/$_n-guest-exit "guest exit 0x10, $(jget "$_n.json" results_pass) checks passed"
+	else
+		tb_fail $G/$_n-guest-exit "hqio run exited $_rc, guest exit $(jget "$_n.json" exit_value), timed out $(jget "$_n.json" timed_out): $(grep -v '^GUEST' "$_n.log" | tail -n 1)"
+	fi
+}
+
+# reclaimed NAME: every function reset and verified, guest RAM released.
+reclaimed() {
+	_j=$1.json
+	if [ "$(jget "$_j" assign_verified)" = true ] && [ "$(jget "$_j" reset)" = true ] &&
+		[ "$(jget "$_j" memory_released)" = true ] && [ "$(jget "$_j" quarantined)" = false ] &&
+		[ "$(jget "$_j" host_bars_unchanged)" = true ]; then
+		tb_pass $G/$1-reclaim "every function verified at assignment and reclaim, guest RAM released, host BARs unchanged"
+	else
+		tb_fail $G/$1-reclaim "assign $(jget "$_j" assign_detail); reclaim $(jget "$_j" reset_detail); released $(jget "$_j" memory_released)"
+	fi
+}
+
+# 1. The INTx-only path, in the kernel.
+run hostintx intx "n=$N" -- --assign "$B" --host-intx
+p=$(jget hostintx.json host_proc_interrupts)
+if [ "$(jget hostintx.json host_irq)" = intx ] && [ "$(jget hostintx.json intx_direct)" = true ] &&
+	[ "$(jget hostintx.json irqfd_attaches)" -ge 1 ] && [ "$(jget hostintx.json fallback_to_hop)" = 0 ] &&
+	[ "$(jget hostintx.json host)" = 0 ] && [ -n "$p" ] && [ "$p" -ge "$N" ]; then
+	tb_pass $G/hostintx-direct "$(jget hostintx.json path_detail): $p host INTx interrupts (/proc/interrupts), 0 through lib/irq"
+else
+	tb_fail $G/hostintx-direct "host irq $(jget hostintx.json host_irq), direct $(jget hostintx.json intx_direct): $(jget hostintx.json path_detail); attaches $(jget hostintx.json irqfd_attaches), fallback $(jget hostintx.json fallback_to_hop), lib/irq $(jget hostintx.json host), /proc/interrupts $p"
+fi
+reclaimed hostintx
+
+# 2. Control: the same INTx-only function through lib/irq (the hop).
+run hostintx-hop intx "n=$N" -- --assign "$B" --host-intx --hop
+h=$(jget hostintx-hop.json host)
+if [ "$(jget hostintx-hop.json intx_direct)" = false ] && [ -n "$h" ] && [ "$h" -ge "$N" ] &&
+	[ "$(jget hostintx-hop.json delivered)" = "$(jget hostintx-hop.json guest_eois)" ]; then
+	tb_pass $G/hostintx-hop "--hop: $h host INTx interrupts through lib/irq, $(jget hostintx-hop.json delivered) assertions, $(jget hostintx-hop.json guest_eois) EOIs"
+else
+	tb_fail $G/hostintx-hop "direct $(jget hostintx-hop.json intx_direct), lib/irq $h, delivered $(jget hostintx-hop.json delivered), EOIs $(jget hostintx-hop.json guest_eois)"
+fi
+
+# 3. Two functions: edu (MSI) at 00:01.0, e1000e (MSI-X) at 00:02.0.
+two() {
+	_n=$1
+	shift
+	run "$_n" msi "n=$N" -- --assign "$B" --assign "$E" "$@"
+	if [ "$(jget "$_n.json" guest_bdf 2)" = 0000:00:01.0 ] && [ "$(jget "$_n.json" guest_bdf 3)" = 0000:00:02.0 ] &&
+		[ "$(jget "$_n.json" host_irq 1)" = msi ] && [ "$(jget "$_n.json" host_irq 2)" = msi-x ] &&
+		grep -q 'e1000e at 00:02.0' "$_n.log"; then
+		tb_pass $G/$_n-two-functions "$B at 00:01.0 (host $(jget "$_n.json" host_irq 1)), $E at 00:02.0 (host $(jget "$_n.json" host_irq 2)), both seen by the guest"
+	else
+		tb_fail $G/$_n-two-functions "guest BDFs $(jget "$_n.json" guest_bdf 2) $(jget "$_n.json" guest_bdf 3), host irq $(jget "$_n.json" host_irq 1) $(jget "$_n.json" host_irq 2): $(grep -c 'GUEST' "$_n.log") guest lines"
+	fi
+	t=$(jget "$_n.json" msix_table_pba_trapped 2)
+	tb2=$(jget "$_n.json" trapped_bytes 3)
+	if [ -n "$t" ] && [ "$t" -gt 0 ] && [ -n "$tb2" ] && [ "$tb2" -ge 8192 ] && [ "$(jget "$_n.json" memslots 3)" -ge 2 ] &&
+		[ "$(jget "$_n.json" msix_table_pba_trapped 1)" = 0 ]; then
+		tb_pass $G/$_n-msix-trapped "e1000e: $t guest accesses to its MSI-X table/PBA pages trapped and emulated ($tb2 bytes of its BARs trapped; the rest in $(jget "$_n.json" memslots 3) memslots: its registers, ICS/IVAR/IMS included, without exits)"
+	else
+		tb_fail $G/$_n-msix-trapped "e1000e trapped MSI-X accesses $t, trapped bytes $tb2"
+	fi
+	reclaimed "$_n"
+}
+two two
+a=$(jget two.json irqfd_attaches 3)
+if [ "$(jget two.json fast_path 2)" = true ] && [ -n "$a" ] && [ "$a" -ge 1 ]; then
+	tb_pass $G/two-msix-irqfd "e1000e: $(jget two.json path_detail 2); $a irqfd attaches, $(jget two.json fallback_to_hop 3) events through lib/irq (masked vectors), /proc/interrupts $(jget two.json host_proc_interrupts 3)"
+else
+	tb_fail $G/two-msix-irqfd "e1000e fast path $(jget two.json fast_path 2): $(jget two.json path_detail 2); attaches $a"
+fi
+two two-hop --hop
+tb_check $G/release "$B and $E released" -- sh -c "hqio vfio release $B && hqio vfio release $E"
+for f in hostintx hostintx-hop two two-hop; do cp "$f.log" "/tmp/$G-$f.log" 2>/dev/null; done
+tb_end $G
