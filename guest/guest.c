@@ -6,8 +6,9 @@
  * edu optionally a DMA outside its RAM (which an IOMMU must block) and
  * timings. On the e1000e: MSI-X through its capability and table (table
  * read-back, one interrupt cause per vector, vector mask and function mask
- * with the Pending Bit Array). It runs the same under QEMU (-kernel,
- * multiboot) and under `hqio run`, so the two monitors can be compared.
+ * with the Pending Bit Array) and its I/O BAR (IOADDR/IODATA against the
+ * memory BAR). It runs the same under QEMU (-kernel, multiboot) and under
+ * `hqio run`, so the two monitors can be compared.
  *
  * Output goes to the debug port 0xE9, one line per fact; every check is a
  * line "GUEST RESULT <name> PASS|FAIL <detail>", the last line is
@@ -23,15 +24,19 @@
  *               firmware put it (needed behind a root port under QEMU)
  *   irq=msi|intx   edu interrupt mode (default msi)
  *   msix=0      do not drive the e1000e
+ *   iobar=0     drive the e1000e without its I/O BAR (no io-bar check)
+ *   ioport=PORT where to put the e1000e's I/O BAR (default 0xC000;
+ *               bar=keep keeps firmware's)
  *   n=N         interrupts per interrupt check (default 100)
  *   dmaout=ADDR also DMA to ADDR (outside RAM, below 2^28; first edu)
  *   bench=N     N timed samples per measurement (0 = none, max 1024; first edu)
  *   exit=PORT   exit port (default 0xf4)
  *   timeout=MS  longest wait for one interrupt (default 5000)
- *   fault=no-eoi|no-ack|msix-no-mask|no-share-poll  break the driver on
- *               purpose (negative controls: the interrupt checks must then
- *               fail); may repeat. no-share-poll: an INTx handler serves
- *               only the first device on a shared line
+ *   fault=no-eoi|no-ack|msix-no-mask|no-share-poll|io-no-decode  break
+ *               the driver on purpose (negative controls: the checks they
+ *               concern must then fail); may repeat. no-share-poll: an INTx
+ *               handler serves only the first device on a shared line;
+ *               io-no-decode: the e1000e's Command.I/O Space stays clear
  *   trace=1     write port 0xE8 before each raise (0) and at the device
  *               handler's entry (1): hqio run times the INTx steps by them
  */
@@ -204,17 +209,24 @@ static struct {
 	bool bar_keep;
 	enum irq_mode irq;
 	bool msix;
+	bool iobar;
+	uint32_t ioport;
 	uint32_t n;
 	uint32_t dma_out;
 	uint32_t bench;
 	uint16_t exit_port;
 	uint32_t timeout_ms;
-	bool no_eoi, no_ack, msix_no_mask, no_share_poll;
+	bool no_eoi, no_ack, msix_no_mask, no_share_poll, io_no_decode;
 	bool trace;
 } opt = {
 	.bar = 0xE0000000, /* inside q35's 32-bit PCI hole (0xC0000000-0xFEBFFFFF) */
 	.irq = IRQ_MSI,
 	.msix = true,
+	.iobar = true,
+	/* Where QEMU 7.2's SeaBIOS starts PCI I/O BARs on q35 (seen: the
+	 * e1000e at 0xc040 beside AHCI at 0xc060 with 0xc000-0xc03f free, or
+	 * at 0xc000 behind a root port); none of hqio run's own ports. */
+	.ioport = 0xC000,
 	.n = 100,
 	.exit_port = 0xf4, /* QEMU isa-debug-exit's conventional iobase; hqio run too */
 	.timeout_ms = 5000,
@@ -282,6 +294,10 @@ static void parse_cmdline(const char *c)
 			opt.irq = IRQ_INTX;
 		else if (word_is(k, eq, "msix") && num)
 			opt.msix = n != 0;
+		else if (word_is(k, eq, "iobar") && num)
+			opt.iobar = n != 0;
+		else if (word_is(k, eq, "ioport") && num && n && n <= 0xffff)
+			opt.ioport = n;
 		else if (word_is(k, eq, "n") && num)
 			opt.n = n;
 		else if (word_is(k, eq, "dmaout") && num)
@@ -300,6 +316,8 @@ static void parse_cmdline(const char *c)
 			opt.msix_no_mask = true;
 		else if (word_is(k, eq, "fault") && word_is(v, c, "no-share-poll"))
 			opt.no_share_poll = true;
+		else if (word_is(k, eq, "fault") && word_is(v, c, "io-no-decode"))
+			opt.io_no_decode = true;
 		else if (word_is(k, eq, "trace") && num)
 			opt.trace = n != 0;
 		else {
@@ -1136,7 +1154,8 @@ static uint32_t nic_bar(uint32_t idx, uint32_t addr, uint32_t *size_out)
 
 /* Every memory BAR (BAR0: registers; the Table and PBA BIRs name theirs;
  * the 82574's flash BAR must not decode at 0 either), each in its own 1 MiB
- * slot after the edus'; Memory + Bus Master + INTx Disable (I/O stays off). */
+ * slot after the edus'; Memory + Bus Master + INTx Disable. I/O Space is
+ * cleared even when firmware set it: only check_io_bar sets it again. */
 static bool nic_setup(void)
 {
 	uint32_t bdf = nic.bdf;
@@ -1166,12 +1185,13 @@ static bool nic_setup(void)
 			b++; /* the upper half of a 64-bit BAR */
 	}
 	ok = ok && addr[0] && addr[tbir] && addr[pbir];
-	cfg_wr16(bdf, 0x04, (uint16_t)((cmd | 0x6 | 0x400) & 0xffff));
+	cfg_wr16(bdf, 0x04, (uint16_t)((cmd | 0x6 | 0x400) & ~0x1u));
 	uint32_t cmd_rb = cfg_rd16(bdf, 0x04);
 	ok = ok && (cmd_rb & 0x6) == 0x6 && toff + nic.table_size * 16 <= size[tbir] &&
 	     poff + ((nic.table_size + 63) / 64) * 8 <= size[pbir];
+	if (addr[0] && (cmd_rb & 0x2))
+		nic.regs = addr[0]; /* io-bar compares with it even without MSI-X */
 	if (ok) {
-		nic.regs = addr[0];
 		nic.table = addr[tbir] + toff;
 		nic.pba = addr[pbir] + poff;
 	}
@@ -1321,16 +1341,130 @@ static void check_msix_masked(uint32_t v, bool function)
 	    opt.msix_no_mask ? " (fault=msix-no-mask: mask not set)" : "");
 }
 
+/* ---- e1000e: the I/O BAR ---------------------------------------------- */
+/* I/O-mapped access (82574 datasheet, "I/O-Mapped Access"; the 8254x
+ * manual's 13.2.2 describes the same window): a 32-byte I/O BAR with IOADDR
+ * at +0, which names a register by its memory-BAR offset, and IODATA at +4,
+ * which reads or writes that register; 32-bit accesses only. QEMU 7.2
+ * hw/net/e1000e.c: BAR 2, 32 bytes, IOADDR reads back as written, offsets
+ * below 0x1FFFF reach the registers (others read 0). */
+#define NIC_IOADDR 0x0
+#define NIC_IODATA 0x4
+#define NIC_STATUS 0x0008 /* Device Status (82574 datasheet 10.2): link state, stable */
+#define NIC_MTA0   0x5200 /* Multicast Table Array word 0: R/W, only filters multicast */
+#define NIC_RAL0   0x5400 /* Receive Address 0, low and high: the MAC address */
+#define NIC_RAH0   0x5404
+
+static uint32_t io_port;
+static uint32_t io_rd(uint32_t r)
+{
+	outl((uint16_t)(io_port + NIC_IOADDR), r);
+	return inl((uint16_t)(io_port + NIC_IODATA));
+}
+static void io_wr(uint32_t r, uint32_t v)
+{
+	outl((uint16_t)(io_port + NIC_IOADDR), r);
+	outl((uint16_t)(io_port + NIC_IODATA), v);
+}
+
+/* The first BAR with bit 0 set (PCI 3.0, 6.2.5.1: an I/O BAR), sized with
+ * I/O decode off and placed at opt.ioport (bar=keep: where firmware put
+ * it); then Command.I/O Space (bit 0) on, unless fault=io-no-decode. The
+ * BAR's port is returned, 0 when it cannot be used (the reason is said). */
+static uint32_t io_bar_setup(uint32_t *size_out)
+{
+	uint32_t bdf = nic.bdf, idx = 6, fw = 0;
+	for (uint32_t b = 0; b < 6; b++) {
+		uint32_t v = cfg_rd32(bdf, 0x10 + 4 * b);
+		if (v & 1) {
+			idx = b;
+			fw = v;
+			break;
+		}
+		if (((v >> 1) & 3) == 2)
+			b++; /* the upper half of a 64-bit memory BAR */
+	}
+	*size_out = 0;
+	if (idx == 6) {
+		result(false, "io-bar");
+		say("no BAR with bit 0 set: the function has no I/O BAR\n");
+		return 0;
+	}
+	uint32_t off = 0x10 + 4 * idx, cmd = cfg_rd16(bdf, 0x04);
+	cfg_wr16(bdf, 0x04, (uint16_t)(cmd & ~0x1u));
+	cfg_wr32(bdf, off, 0xffffffff);
+	uint32_t mask = cfg_rd32(bdf, off) & ~0x3u; /* bit 1 reserved */
+	if (mask && !(mask >> 16))
+		mask |= 0xffff0000u; /* upper half hardwired to 0: a 64 KiB decoder (6.2.5.1) */
+	uint32_t size = mask ? ~mask + 1 : 0;
+	uint32_t want = opt.bar_keep ? (fw & ~0x3u) : (size ? opt.ioport & ~(size - 1) : 0);
+	cfg_wr32(bdf, off, want);
+	uint32_t got = cfg_rd32(bdf, off) & ~0x3u;
+	if (!opt.io_no_decode)
+		cfg_wr16(bdf, 0x04, (uint16_t)(cmd | 0x1));
+	uint32_t cmd_rb = cfg_rd16(bdf, 0x04);
+	*size_out = size;
+	say("GUEST INFO io-bar %b port=%x size=%u bar=%u firmware=%x command=%x%s\n", bdf, got,
+	    size, idx, fw, cmd_rb,
+	    opt.io_no_decode ? " (fault=io-no-decode: I/O Space not set)" : "");
+	/* PCI 3.0, 6.2.5.1: an I/O BAR asks for at most 256 bytes; IODATA
+	 * needs at least 8. */
+	bool ok = size >= 8 && size <= 256 && want && got == want && want + size <= 0x10000;
+	if (!ok) {
+		result(false, "io-bar");
+		say("BAR%u size=%u wanted=%x read-back=%x: not a usable I/O window\n", idx, size,
+		    want, got);
+		return 0;
+	}
+	return got;
+}
+
+/* Through IOADDR/IODATA and through the memory BAR, the same registers:
+ * STATUS and the MAC address read identically; MTA[0] written through one
+ * reads back through the other, both ways, then gets its old value. */
+static void check_io_bar(void)
+{
+	uint32_t size;
+	if (!nic.regs) {
+		result(false, "io-bar");
+		say("no e1000e memory BAR to compare with\n");
+		return;
+	}
+	io_port = io_bar_setup(&size);
+	if (!io_port)
+		return;
+	outl((uint16_t)(io_port + NIC_IOADDR), NIC_STATUS);
+	uint32_t ioaddr = inl((uint16_t)(io_port + NIC_IOADDR));
+	uint32_t st_m = nic_rd(NIC_STATUS), st_i = io_rd(NIC_STATUS);
+	uint32_t ral_m = nic_rd(NIC_RAL0), ral_i = io_rd(NIC_RAL0);
+	uint32_t rah_m = nic_rd(NIC_RAH0), rah_i = io_rd(NIC_RAH0);
+	uint32_t mta = nic_rd(NIC_MTA0), p1 = 0x5aa5c33cu ^ mta, p2 = ~p1;
+	io_wr(NIC_MTA0, p1);
+	uint32_t p1_m = nic_rd(NIC_MTA0);
+	nic_wr(NIC_MTA0, p2);
+	uint32_t p2_i = io_rd(NIC_MTA0);
+	nic_wr(NIC_MTA0, mta);
+	uint32_t back = nic_rd(NIC_MTA0);
+	bool ok = ioaddr == NIC_STATUS && st_m == st_i && ral_m == ral_i && rah_m == rah_i &&
+		  p1_m == p1 && p2_i == p2 && back == mta;
+	result(ok, "io-bar");
+	say("port=%x ioaddr-read=%x status mmio/io=%x/%x ral0=%x/%x rah0=%x/%x "
+	    "mta0 io-write=%x mmio-read=%x mmio-write=%x io-read=%x restored=%x/%x\n",
+	    io_port, ioaddr, st_m, st_i, ral_m, ral_i, rah_m, rah_i, p1, p1_m, p2, p2_i, back, mta);
+}
+
 static void check_nic(void)
 {
 	bool ok = nic_setup();
 	result(ok, "msix-bar");
 	say("e1000e %b registers=%x msix-table=%x pba=%x\n", nic.bdf, nic.regs, nic.table, nic.pba);
-	if (!ok || !check_msix_table())
-		return;
-	check_msix_irq();
-	check_msix_masked(0, false);
-	check_msix_masked(nic.used - 1, true);
+	if (ok && check_msix_table()) {
+		check_msix_irq();
+		check_msix_masked(0, false);
+		check_msix_masked(nic.used - 1, true);
+	}
+	if (opt.iobar)
+		check_io_bar();
 }
 
 /* ---- timings (bench=N): TSC cycles, medians and percentiles ---------- */

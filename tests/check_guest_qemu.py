@@ -7,14 +7,16 @@ Positive runs: MSI with ECAM on pcie.0, INTx behind a PCIe root port; two edus
 (one on pcie.0, one behind a root port) in MSI and INTx mode, each device's
 checks under its own name; three edus on pcie.0 with an INTx line shared;
 e1000e alone behind a root port (MSI-X: table, one cause per vector, vector
-mask, function mask); edu and e1000e together with the BARs moved. Negative
+mask, function mask; I/O BAR: IOADDR/IODATA against the memory BAR); edu and
+e1000e together with the BARs moved (the I/O BAR to port 0xC000). Negative
 controls (the checks must be able to fail): no supported device (scan fails),
 a handler that skips the LAPIC EOI (edu and MSI-X interrupts are lost), an
 INTx handler that does not acknowledge the device (extra interrupts), an MSI-X
 handler that leaves its cause set in ICR (no new message: lost), a
 shared-line handler that polls only the first device, a guest that skips the
 MSI-X mask bits but still expects silence (msix-mask and msix-function-mask
-fail).
+fail) and leaves Command.I/O Space clear but still expects IODATA to reach
+the registers (io-bar fails, in the same boot); iobar=0 leaves io-bar out.
 
 usage: check_guest_qemu.py HQIO_BINARY   (exit 77: skip, with the reason)
 """
@@ -30,6 +32,7 @@ EXIT_PASS, EXIT_FAIL = 33, 35  # isa-debug-exit: (0x10 << 1) | 1, (0x11 << 1) | 
 EDU_CHECKS = {"bar", "ident", "liveness", "irq-setup", "factorial-irq", "raise-irq", "dma"}
 ALL_CHECKS = {"boot", "scan-cf8"} | EDU_CHECKS
 MSIX_CHECKS = {"msix-bar", "msix-table", "msix-irq", "msix-mask", "msix-function-mask"}
+NIC_CHECKS = MSIX_CHECKS | {"io-bar"}
 RP1 = ["-device", "pcie-root-port,id=rp1,chassis=1,slot=1"]
 RP2 = ["-device", "pcie-root-port,id=rp2,chassis=2,slot=2"]
 # QEMU's 82574L model; the user-mode backend with restrict=on: no traffic leaves
@@ -125,35 +128,51 @@ def main():
            and "shared-with=" in out,
            "three edus, intx, a shared line: every device's checks PASS", out)
 
-    # e1000e alone behind a root port: MSI-X through its capability and table.
+    # e1000e alone behind a root port: MSI-X through its capability and table,
+    # and its I/O BAR where firmware put it (inside the root port's I/O window).
     rc, out, res = run(guest, "n=5 bar=keep", NIC_RP2)
-    expect(rc == EXIT_PASS and MSIX_CHECKS | {"scan-cf8"} <= set(res)
+    expect(rc == EXIT_PASS and NIC_CHECKS | {"scan-cf8"} <= set(res)
            and all(v[0] == "PASS" for v in res.values())
            and re.search(r"^GUEST INFO msix 01:00.0 table-size=5 table-bir=\d ", out, re.M)
            and "msix-irq PASS n=5 vectors=5 lost=0 stray=0" in out,
            "e1000e behind a root port: msix-table/-irq/-mask/-function-mask PASS", out)
+    io = re.search(r"^GUEST INFO io-bar 01:00.0 port=(0x[0-9a-f]+) size=32 bar=2 "
+                   r"firmware=(0x[0-9a-f]+) ", out, re.M)
+    expect(io is not None and int(io.group(1), 16) == int(io.group(2), 16) & ~3
+           and re.search(r"^GUEST RESULT io-bar PASS .*ioaddr-read=0x8 ", out, re.M),
+           "e1000e behind a root port: io-bar PASS (32-byte I/O BAR 2 kept where firmware "
+           "put it; STATUS, MAC and MTA[0] agree through IODATA and the memory BAR)", out)
 
     # edu and e1000e on pcie.0, every BAR moved (edu 0xE0000000, the e1000e from 0xE0400000).
+    # The I/O BAR goes to the default port 0xC000 (firmware: 0xc040 here).
     rc, out, res = run(guest, "n=5", edu + NIC)
-    expect(rc == EXIT_PASS and ALL_CHECKS | MSIX_CHECKS <= set(res)
+    expect(rc == EXIT_PASS and ALL_CHECKS | NIC_CHECKS <= set(res)
            and all(v[0] == "PASS" for v in res.values())
-           and "registers=0xe0400000" in out,
-           "edu + e1000e: every edu and MSI-X check PASS, BARs in their own slots", out)
+           and "registers=0xe0400000" in out
+           and re.search(r"^GUEST INFO io-bar 00:02.0 port=0xc000 size=32 ", out, re.M),
+           "edu + e1000e: every edu, MSI-X and io-bar check PASS, BARs in their own slots, "
+           "I/O BAR at port 0xc000", out)
 
     # Negative controls.
     rc, out, res = run(guest, "n=5", [])
     expect(rc == EXIT_FAIL and res.get("scan-cf8", ("",))[0] == "FAIL",
            "negative control, no edu: scan-cf8 FAIL, exit 35", out)
-    rc, out, res = run(guest, "n=3 bar=keep fault=msix-no-mask", NIC_RP2)
+    # Two independent faults in one boot (each check touches only its own
+    # registers; the positive run above is the same set-up without them).
+    rc, out, res = run(guest, "n=3 bar=keep fault=msix-no-mask fault=io-no-decode", NIC_RP2)
     expect(rc == EXIT_FAIL and res.get("msix-mask", ("",))[0] == "FAIL"
            and res.get("msix-function-mask", ("",))[0] == "FAIL"
            and res.get("msix-irq", ("",))[0] == "PASS",
            "negative control, MSI-X mask bits not set: msix-mask and msix-function-mask FAIL",
            out)
-    rc, out, res = run(guest, "n=3 bar=keep timeout=200 fault=no-eoi", NIC_RP2)
+    expect(res.get("io-bar", ("",))[0] == "FAIL" and "I/O Space not set" in out,
+           "negative control, Command.I/O Space left clear: io-bar FAIL", out)
+    rc, out, res = run(guest, "n=3 bar=keep timeout=200 fault=no-eoi iobar=0", NIC_RP2)
     expect(rc == EXIT_FAIL and res.get("msix-irq", ("",))[0] == "FAIL"
            and res.get("msix-table", ("",))[0] == "PASS",
            "negative control, MSI-X handler without EOI: msix-irq FAIL", out)
+    expect("io-bar" not in res and "GUEST INFO io-bar" not in out,
+           "iobar=0: the e1000e is driven without its I/O BAR (no io-bar check)", out)
     rc, out, res = run(guest, "n=3 bar=keep timeout=200 fault=no-ack", NIC_RP2)
     expect(rc == EXIT_FAIL and res.get("msix-irq", ("",))[0] == "FAIL",
            "negative control, MSI-X handler that leaves its cause in ICR: msix-irq FAIL "

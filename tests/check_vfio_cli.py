@@ -92,6 +92,32 @@ def main():
         p = run(hqio, "sriov", "00:03.0", *base)
         check(p.returncode == 1 and "not an SR-IOV physical function" in p.stderr,
               f"sriov on a non-PF: {p.stderr!r}")
+        # A quarantine record (host/quarantine.h, left by `hqio run` or a
+        # failed `hqio vfio reset`): release refuses, info shows it.
+        state = os.path.join(tmp, "state")
+        os.makedirs(state, exist_ok=True)
+        with open(os.path.join(state, "0000:00:04.0.quarantined"), "w") as f:
+            f.write("hqio run: no reset method verified\n")
+        p = run(hqio, "release", "00:04.0", *base)
+        check(p.returncode == 1 and "QUARANTINED (hqio run: no reset method verified)" in p.stderr
+              and "hqio vfio reset 0000:00:04.0" in p.stderr,
+              f"release of a quarantined function refused: {p.returncode} {p.stderr!r}")
+        check(os.path.exists(os.path.join(state, "0000:00:04.0.quarantined")),
+              "the refused release keeps the record")
+        p = run(hqio, "info", "00:04.0", *base)
+        check("QUARANTINED: hqio run: no reset method verified" in p.stdout,
+              f"info shows the quarantine: {p.stdout!r}")
+        p = run(hqio, "info", "00:04.0", "--json", *base)
+        try:
+            doc = json.loads(p.stdout)
+            check(doc["devices"][0]["quarantined"] == "hqio run: no reset method verified",
+                  "info --json: quarantined")
+        except (ValueError, KeyError, IndexError) as e:
+            check(False, f"info --json: {e}: {p.stdout!r}")
+        p = run(hqio, "release", "00:04.0", "--force", *base)
+        check("QUARANTINED" in p.stderr and "--force" in p.stderr
+              and "is QUARANTINED (hqio run: no reset method verified): its state" not in p.stderr,
+              f"release --force goes on: {p.returncode} {p.stderr!r}")
     # Permission denied: a container node the caller may not open (as
     # nobody, so that root's override does not apply).
     setpriv = shutil.which("setpriv")

@@ -4,6 +4,7 @@
  */
 #include "commands.h"
 #include "json.h"
+#include "quarantine.h"
 #include "vmm.h"
 
 #include "hqio/reset.h"
@@ -53,6 +54,8 @@ static const char usage_text[] =
 	"                     signaled (an experiment on INTx latency)\n"
 	"  --trap-bars        no BAR memslots: every BAR access exits to the\n"
 	"                     monitor (a control and a cost comparison)\n"
+	"  --state-dir DIR    quarantine records (default " HQIO_STATE_DIR_DEFAULT ", as\n"
+	"                     hqio vfio's)\n"
 	"  --quiet            do not print the guest's output\n"
 	"  --json             counters as JSON on stdout (guest output on stderr)\n"
 	"  --probe            only check that KVM can run the monitor's guests\n"
@@ -61,7 +64,9 @@ static const char usage_text[] =
 	"\n"
 	"The function is planned, quiesced, reset and verified (lib/reset) before\n"
 	"the guest starts and again at reclaim; when no reset verifies it is\n"
-	"QUARANTINED: it stays bound to vfio-pci, not to be handed back.\n"
+	"QUARANTINED: it stays bound to vfio-pci, not to be handed back; the\n"
+	"record in the state directory makes `hqio vfio release` refuse it until\n"
+	"a verified reset (a later run's reclaim, or `hqio vfio reset`) lifts it.\n"
 	"\n"
 	"exit: 0 the guest passed (exit value 0x10), 1 it failed, the monitor\n"
 	"could not run it or the function was quarantined (the reason on\n"
@@ -158,6 +163,7 @@ static void json_dev(struct json *j, const struct hqio_vmm_dev_stats *d)
 	json_u64(j, "config_accesses", d->cfg);
 	json_u64(j, "mmio_bar_trapped", d->mmio_trapped);
 	json_u64(j, "msix_table_pba_trapped", d->msix_trapped);
+	json_u64(j, "io_bar_accesses", d->io_trapped);
 	json_obj(j, "interrupts");
 	json_u64(j, "host", d->host_irqs);
 	json_u64(j, "delivered", d->delivered);
@@ -195,6 +201,8 @@ static void json_dev(struct json *j, const struct hqio_vmm_dev_stats *d)
 	json_str(j, "reset_used", d->reset_used[0] ? d->reset_used : NULL);
 	json_str(j, "reset_detail", d->reset_msg[0] ? d->reset_msg : NULL);
 	json_bool(j, "quarantined", d->quarantined);
+	json_bool(j, "was_quarantined", d->was_quarantined);
+	json_bool(j, "quarantine_lifted", d->quarantine_lifted);
 	json_obj_end(j);
 	json_obj_end(j);
 }
@@ -226,6 +234,7 @@ static void print_json(const struct hqio_vmm_config *c, const struct hqio_vmm_st
 	json_u64(&j, "io", s->exits.io);
 	json_u64(&j, "io_debug_port", s->exits.io_debug);
 	json_u64(&j, "io_config", s->exits.io_cfg);
+	json_u64(&j, "io_bar", s->exits.io_bar);
 	json_u64(&j, "io_unclaimed", s->exits.io_unclaimed);
 	json_u64(&j, "mmio", s->exits.mmio);
 	json_u64(&j, "mmio_ecam", s->exits.mmio_ecam);
@@ -386,9 +395,10 @@ static void print_text(const struct hqio_vmm_stats *s)
 		hqio_bdf_format(d->host_bdf, f, sizeof(f));
 		printf("  %s assignment: plan %s; %s\n", f, d->reset_plan[0] ? d->reset_plan : "-",
 		       d->assign_msg);
-		printf("  %s reclaim: reset %s (%s); host BAR0 0x%08x -> 0x%08x (%s)\n", f,
+		printf("  %s reclaim: reset %s (%s); host BAR0 0x%08x -> 0x%08x (%s)%s\n", f,
 		       d->reset_done ? "done" : "NOT done", d->reset_msg, d->host_bar0_before,
-		       d->host_bar0_after, d->host_bars_unchanged ? "unchanged" : "CHANGED");
+		       d->host_bar0_after, d->host_bars_unchanged ? "unchanged" : "CHANGED",
+		       d->quarantine_lifted ? "; earlier quarantine lifted" : "");
 	}
 	if (s->n_dev)
 		printf("  guest RAM %s\n", s->memory_released ? "released from the IOMMU domain"
@@ -407,7 +417,9 @@ static void quarantine_note(const struct hqio_vmm_stats *s)
 			"it stays "
 			"bound to vfio-pci and must not be handed back to a host driver or another "
 			"guest "
-			"(a later run or `hqio vfio reset %s` that verifies a reset lifts it)\n",
+			"(recorded in the state directory; a later run or `hqio vfio reset %s` "
+			"that "
+			"verifies a reset lifts it)\n",
 			b, b);
 	}
 }
@@ -432,7 +444,8 @@ int cmd_run(int argc, char **argv)
 		O_RMETHOD,
 		O_FAULT,
 		O_EOIFIRST,
-		O_HOSTINTX
+		O_HOSTINTX,
+		O_STATEDIR
 	};
 	static const struct option lo[] = {
 		{ "assign", required_argument, NULL, O_ASSIGN },
@@ -446,6 +459,7 @@ int cmd_run(int argc, char **argv)
 		{ "msi-hop", no_argument, NULL, O_HOP },
 		{ "hop", no_argument, NULL, O_HOP },
 		{ "host-intx", no_argument, NULL, O_HOSTINTX },
+		{ "state-dir", required_argument, NULL, O_STATEDIR },
 		{ "pin", no_argument, NULL, O_PIN },
 		{ "reset-method", required_argument, NULL, O_RMETHOD },
 		{ "fault-inject", required_argument, NULL, O_FAULT },
@@ -507,6 +521,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case O_HOP:
 			c.msi_hop = true;
+			break;
+		case O_STATEDIR:
+			c.state_dir = optarg;
 			break;
 		case O_HOSTINTX:
 			c.host_intx = true;

@@ -5,6 +5,7 @@
  * canaries, and the reclaim race (docs/vfio.md).
  */
 #include "commands.h"
+#include "quarantine.h"
 #include "json.h"
 #include "sysfs.h"
 #include "vfio.h"
@@ -24,7 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STATE_DIR_DEFAULT "/run/hqio/vfio"
+#define STATE_DIR_DEFAULT HQIO_STATE_DIR_DEFAULT
 
 static const char usage_text[] =
 	"usage: hqio vfio COMMAND [options] BDF...\n"
@@ -76,8 +77,9 @@ static const char usage_text[] =
 	"  --numvfs N           (sriov)\n"
 	"  --sys DIR            sysfs mount point (default /sys)\n"
 	"  --dev-vfio DIR       VFIO device directory (default /dev/vfio)\n"
-	"  --state-dir DIR      where bind records the previous driver\n"
-	"                       (default " STATE_DIR_DEFAULT ")\n"
+	"  --state-dir DIR      where bind records the previous driver, and hqio\n"
+	"                       keeps quarantine records (default " STATE_DIR_DEFAULT ")\n"
+	"  --force              (release) hand back a QUARANTINED function anyway\n"
 	"  -h, --help           this text\n"
 	"\n"
 	"Check commands print one line per check, `PASS name: detail` or\n"
@@ -87,7 +89,7 @@ static const char usage_text[] =
 
 struct opts {
 	const char *cmd;
-	bool json, all_canaries, reset_vfs;
+	bool json, all_canaries, reset_vfs, force;
 	const char *expect, *expect_fail, *order;
 	unsigned count, numvfs;
 	bool have_numvfs;
@@ -732,6 +734,18 @@ static int reset_in(const struct opts *o, struct hqio_bdf bdf, struct hqio_vfio 
 		if (rc)
 			printf("result: %s\n", err.msg);
 	}
+	/* The quarantine record (host/quarantine.h) follows the verdict. */
+	bool lifted = false;
+	if (rc == 0) {
+		lifted = hqio_quarantine_get(o->state_dir, bdf, NULL, 0) &&
+			 hqio_quarantine_clear(o->state_dir, bdf, NULL) == 0;
+	} else if (res->quarantined) {
+		char why[HQIO_QUARANTINE_REASON_MAX];
+		snprintf(why, sizeof(why), "hqio vfio reset: %s", err.msg);
+		hqio_quarantine_mark(o->state_dir, bdf, why, NULL);
+	}
+	if (lifted && !o->json)
+		printf("quarantine: lifted (the record of an earlier failure is removed)\n");
 	if (rc == 0 && expect_ok && fail_ok)
 		ret = HQIO_EXIT_OK;
 	else if (rc == 0 && !o->json)
@@ -966,6 +980,8 @@ static int info_one(const struct opts *o, struct hqio_bdf bdf, struct json *j)
 		fprintf(stderr, "hqio vfio info: no PCI device %s\n", b);
 		return HQIO_EXIT_FAIL;
 	}
+	char why[HQIO_QUARANTINE_REASON_MAX];
+	bool q = hqio_quarantine_get(o->state_dir, bdf, why, sizeof(why));
 	int group = -1;
 	int grc = hqio_sysfs_iommu_group(o->paths.sys, bdf, &group, &err);
 	if (hqio_sysfs_reset_method_get(o->paths.sys, bdf, rm, sizeof(rm), NULL))
@@ -986,10 +1002,13 @@ static int info_one(const struct opts *o, struct hqio_bdf bdf, struct json *j)
 			json_null(j, "iommu_group");
 		json_str(j, "iommu_error", grc ? err.msg : NULL);
 		json_str(j, "reset_method", rm);
+		json_str(j, "quarantined", q ? why : NULL);
 		json_arr(j, "group_members");
 	} else {
 		printf("%s: driver %s, IOMMU group %s%s, Linux reset_method: %s\n", b,
 		       drv[0] ? drv : "none", grc ? "-" : "", grc ? "" : "", rm[0] ? rm : "none");
+		if (q)
+			printf("  QUARANTINED: %s\n", why[0] ? why : "no reason recorded");
 		if (grc)
 			printf("  %s\n", err.msg);
 		else
@@ -1110,6 +1129,21 @@ static int release_cmd(const struct opts *o)
 		char b[HQIO_BDF_STR_MAX], path[PATH_MAX], now[64];
 		hqio_bdf_format(o->bdf[i], b, sizeof(b));
 		state_path(o, o->bdf[i], path, sizeof(path));
+		char why[HQIO_QUARANTINE_REASON_MAX];
+		if (hqio_quarantine_get(o->state_dir, o->bdf[i], why, sizeof(why))) {
+			if (!o->force) {
+				fprintf(stderr,
+					"hqio vfio release: %s is QUARANTINED (%s): its state is "
+					"unknown, so it stays with vfio-pci; a verified reset "
+					"(`hqio vfio reset %s`) lifts it, --force hands it back "
+					"anyway\n",
+					b, why[0] ? why : "no reason recorded", b);
+				ret = HQIO_EXIT_FAIL;
+				continue;
+			}
+			fprintf(stderr, "hqio vfio release: %s is QUARANTINED (%s): --force\n", b,
+				why);
+		}
 		bool known = hqio_sysfs_binding_load(path, &bd, &err) == 0;
 		bd.bdf = o->bdf[i];
 		if (hqio_sysfs_release(o->paths.sys, &bd, &err)) {
@@ -1119,6 +1153,7 @@ static int release_cmd(const struct opts *o)
 		}
 		if (known)
 			unlink(path);
+		hqio_quarantine_clear(o->state_dir, o->bdf[i], NULL);
 		if (hqio_sysfs_driver(o->paths.sys, o->bdf[i], now, sizeof(now)))
 			now[0] = '\0';
 		printf("%s: released; driver now %s%s\n", b, now[0] ? now : "none",
@@ -1281,6 +1316,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "sys", required_argument, NULL, 's' },
 		{ "dev-vfio", required_argument, NULL, 'd' },
 		{ "state-dir", required_argument, NULL, 'S' },
+		{ "force", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1315,6 +1351,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case 'j':
 			o->json = true;
+			break;
+		case 'F':
+			o->force = true;
 			break;
 		case 'a':
 			o->all_canaries = true;

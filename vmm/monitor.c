@@ -25,6 +25,7 @@
 #include "loader.h"
 #include "bars.h"
 #include "pcihost.h"
+#include "quarantine.h"
 #include "sysfs.h"
 #include "vfio.h"
 
@@ -76,6 +77,7 @@ struct piece {
 };
 
 struct vbar {
+	bool io;   /* an I/O BAR: port exits, forwarded through VFIO */
 	void *map; /* VFIO region mmap (NULL: every access trapped) */
 	uint64_t size;
 	uint64_t guest_addr;
@@ -480,6 +482,32 @@ static void wr_le(uint8_t *p, unsigned n, uint64_t v)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
+/* A port access inside an assigned function's I/O BAR as the guest
+ * placed it: to the function through lib/vpci (which forwards to VFIO's
+ * region of the BAR). Returns false when no I/O BAR claims the port. */
+static bool io_bar(struct vmm *m, uint16_t port, unsigned size, bool out, uint32_t *v)
+{
+	for (unsigned i = 0; i < m->n_dev; i++) {
+		struct vdev *d = &m->dev[i];
+		for (unsigned b = 0; d->vpci_up && b < 6; b++) {
+			const struct vbar *vb = &d->bar[b];
+			if (!vb->io || !vb->on || port < vb->guest_addr ||
+			    port - vb->guest_addr >= vb->size)
+				continue;
+			uint64_t off = port - vb->guest_addr, val = out ? *v : 0;
+			pthread_mutex_lock(&m->lock);
+			int rc = out ? hqio_vpci_bar_write(d->vpci, b, off, size, val)
+				     : hqio_vpci_bar_read(d->vpci, b, off, size, &val);
+			pthread_mutex_unlock(&m->lock);
+			if (!out)
+				*v = rc ? 0xffffffffu : (uint32_t)val;
+			d->ds->io_trapped++;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Returns 1 when the guest asked to exit. */
 static int handle_io(struct vmm *m)
 {
@@ -512,6 +540,10 @@ static int handle_io(struct vmm *m)
 			m->st->exits.io_cfg++;
 			if (!out)
 				wr_le(data, size, v);
+		} else if (io_bar(m, port, size, out, &v)) {
+			m->st->exits.io_bar++;
+			if (!out)
+				wr_le(data, size, v);
 		} else {
 			m->st->exits.io_unclaimed++;
 			if (!out)
@@ -539,7 +571,7 @@ static void handle_mmio(struct vmm *m)
 		struct vdev *d = &m->dev[i];
 		for (unsigned b = 0; d->vpci_up && b < 6; b++) {
 			struct vbar *vb = &d->bar[b];
-			if (!vb->on || !vb->size || gpa < vb->guest_addr ||
+			if (vb->io || !vb->on || !vb->size || gpa < vb->guest_addr ||
 			    gpa - vb->guest_addr >= vb->size)
 				continue;
 			uint64_t off = gpa - vb->guest_addr, v = w ? rd_le(r->mmio.data, len) : 0;
@@ -1422,6 +1454,7 @@ static int setup_device(struct vdev *d, struct hqio_error *err)
 	struct vmm *m = d->m;
 	const struct hqio_vmm_config *c = m->cfg;
 	static const unsigned gsis[] = HQIO_VMM_INTX_GSIS;
+	d->ds->was_quarantined = hqio_quarantine_get(c->state_dir, d->hbdf, NULL, 0);
 	int rc = hqio_vfio_add(m->vfio, d->hbdf, err);
 	if (rc)
 		return rc;
@@ -1472,8 +1505,9 @@ static int setup_device(struct vdev *d, struct hqio_error *err)
 
 	for (unsigned i = 0; i < 6; i++) {
 		d->bar[i].size = d->vpci->bar_size[i];
-		if (!d->bar[i].size || d->info->bars[i].kind == HQIO_BAR_IO)
-			continue;
+		d->bar[i].io = d->info->bars[i].kind == HQIO_BAR_IO;
+		if (!d->bar[i].size || d->bar[i].io)
+			continue; /* I/O BARs: every access is a port exit (io_bar) */
 		void *p = NULL;
 		uint64_t len = 0;
 		struct hqio_error e2 = { 0 };
@@ -1559,6 +1593,27 @@ static uint32_t host_bar0_now(struct vdev *d)
 	return v;
 }
 
+/* The quarantine record outlives the process (host/quarantine.h): set on
+ * any quarantine, removed only by a verified reset at reclaim. */
+static void record_quarantine(struct vdev *d)
+{
+	struct hqio_vmm_dev_stats *ds = d->ds;
+	const char *dir = d->m->cfg->state_dir;
+	struct hqio_error e = { 0 };
+	if (ds->quarantined) {
+		char why[HQIO_QUARANTINE_REASON_MAX];
+		const char *msg = d->assigned ? ds->reset_msg : ds->assign_msg;
+		snprintf(why, sizeof(why), "hqio run: %s", msg[0] ? msg : "no verified reset");
+		if (hqio_quarantine_mark(dir, d->hbdf, why, &e))
+			snprintf(ds->reset_msg + strlen(ds->reset_msg),
+				 sizeof(ds->reset_msg) - strlen(ds->reset_msg),
+				 " (and no record kept: %.80s)", e.msg);
+	} else if (ds->reset_done && ds->was_quarantined &&
+		   hqio_quarantine_clear(dir, d->hbdf, &e) == 0) {
+		ds->quarantine_lifted = true;
+	}
+}
+
 /* Reclaim in hqio_reclaim's order; a failure quarantines the function. */
 static void reclaim(struct vdev *d)
 {
@@ -1573,6 +1628,8 @@ static void reclaim(struct vdev *d)
 		if (!ds->reset_msg[0])
 			snprintf(ds->reset_msg, sizeof(ds->reset_msg), "not assigned: %s",
 				 ds->quarantined ? "quarantined at assignment" : "set-up failed");
+		if (ds->quarantined)
+			record_quarantine(d);
 		return;
 	}
 	if (m->cfg->no_reset) {
@@ -1622,6 +1679,7 @@ static void reclaim(struct vdev *d)
 	}
 	ds->host_bar0_after = host_bar0_now(d);
 	ds->host_bars_unchanged = ds->host_bar0_after == ds->host_bar0_before;
+	record_quarantine(d);
 }
 
 /* The run's totals from the functions' own (see struct hqio_vmm_stats). */

@@ -52,6 +52,7 @@ struct hqio_vmm_config {
 	FILE *console;		    /* guest debug-port output (NULL: discarded) */
 	const char *kvm_dev;	    /* NULL: /dev/kvm */
 	const char *sys, *dev_vfio; /* NULL: /sys, /dev/vfio */
+	const char *state_dir;	    /* quarantine records (host/quarantine.h; NULL: default) */
 	bool no_reset;		    /* skip the resets at assignment and reclaim */
 	/* Experiments and negative controls of assignment/reclaim: */
 	const char *reset_method; /* try only this lib/reset method ("bus", "pm", ...),
@@ -70,7 +71,7 @@ struct hqio_vmm_config {
 /* Exit reasons the monitor sees (in-kernel exits are in KVM's debugfs). */
 struct hqio_vmm_exits {
 	uint64_t io, mmio, intr, other;
-	uint64_t io_debug, io_exit, io_cfg, io_unclaimed;
+	uint64_t io_debug, io_exit, io_cfg, io_bar, io_unclaimed;
 	uint64_t mmio_ecam, mmio_bar, mmio_unclaimed;
 };
 
@@ -83,6 +84,7 @@ struct hqio_vmm_dev_stats {
 	uint64_t cfg;	      /* configuration accesses (lib/vpci) */
 	uint64_t mmio_trapped;
 	uint64_t msix_trapped; /* of those, in the MSI-X table/PBA pages (lib/irq) */
+	uint64_t io_trapped;   /* port accesses to its I/O BARs (forwarded) */
 	uint64_t host_irqs, delivered, latched, reasserted, eois, coalesced, spurious;
 	uint64_t msi_signaled; /* KVM_SIGNAL_MSI calls (the user-space hop) */
 	/* Interrupts from VFIO straight into KVM (irqfd, no user-space hop):
@@ -106,6 +108,8 @@ struct hqio_vmm_dev_stats {
 	char reset_used[16];
 	char reset_msg[HQIO_ERROR_MSG_MAX];
 	bool quarantined;
+	bool was_quarantined;  /* a record from an earlier run existed */
+	bool quarantine_lifted; /* ... and this run's verified reclaim removed it */
 	bool host_bars_unchanged;
 	uint32_t host_bar0_before, host_bar0_after;
 	uint32_t guest_bar0;

@@ -5,7 +5,8 @@
 #    and KVM's resample eventfd is VFIO's unmask eventfd (no user space);
 #  - hostintx-hop: the same through lib/irq (control of the direct path);
 #  - two: edu (MSI) and e1000e (MSI-X) in one guest at 00:01.0 and 00:02.0,
-#    with the e1000e's MSI-X table/PBA pages trapped and emulated;
+#    with the e1000e's MSI-X table/PBA pages trapped and emulated and its
+#    I/O BAR (IOADDR/IODATA) forwarded port by port;
 #  - two-hop: the same with every interrupt through the user-space hop.
 . /lib/hqio-tb.sh
 G=monitor_devs
@@ -92,6 +93,12 @@ two() {
 		tb_pass $G/$_n-msix-trapped "e1000e: $t guest accesses to its MSI-X table/PBA pages trapped and emulated ($tb2 bytes of its BARs trapped; the rest in $(jget "$_n.json" memslots 3) memslots: its registers, ICS/IVAR/IMS included, without exits)"
 	else
 		tb_fail $G/$_n-msix-trapped "e1000e trapped MSI-X accesses $t, trapped bytes $tb2"
+	fi
+	io=$(jget "$_n.json" io_bar_accesses 2)
+	if [ -n "$io" ] && [ "$io" -gt 0 ] && [ "$(jget "$_n.json" io_bar)" = "$io" ] && grep -q 'io-bar PASS' "$_n.log"; then
+		tb_pass $G/$_n-io-bar-forwarded "e1000e I/O BAR: $io port exits forwarded to the function through VFIO ($(sed -n 's/^GUEST INFO io-bar //p' "$_n.log"))"
+	else
+		tb_fail $G/$_n-io-bar-forwarded "I/O BAR accesses $io, port exits io_bar $(jget "$_n.json" io_bar): $(grep 'io-bar' "$_n.log" | head -n 2)"
 	fi
 	reclaimed "$_n"
 }
