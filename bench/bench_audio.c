@@ -18,40 +18,14 @@
 #include "audio.h"
 #include "engine.h"
 #include "hyp.h"
+#include "bench_util.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define RUNS 5
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double cpu_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp);
-	return v[n / 2];
-}
 
 static int audio(enum audio_sched s, uint64_t seconds, struct audio_result *r)
 {
@@ -220,15 +194,15 @@ int main(int argc, char **argv)
 		uint64_t events = 0;
 		for (int i = 0; i < RUNS; i++) {
 			struct audio_result r;
-			double t0 = now_s();
+			double t0 = bench_now_s();
 			if (audio((enum audio_sched)s, 600, &r))
 				return 1;
-			t[i] = now_s() - t0;
+			t[i] = bench_now_s() - t0;
 			events = r.events;
 			audio_result_free(&r);
 		}
 		printf("audio_10min_%s_s %.3f (median of %d; %llu events; target < 2 s)\n",
-		       audio_sched_name((enum audio_sched)s), median(t, RUNS), RUNS,
+		       audio_sched_name((enum audio_sched)s), bench_median(t, RUNS), RUNS,
 		       (unsigned long long)events);
 	}
 	/* 64 pCPUs, 512 domains, 2 simulated seconds. */
@@ -239,11 +213,11 @@ int main(int argc, char **argv)
 		struct mixed m;
 		if (mixed_new(&m, 64, 512))
 			return 1;
-		double t0 = now_s(), c0 = cpu_s();
+		double t0 = bench_now_s(), c0 = bench_cpu_s();
 		sim_run_for(&m.e, sim_ns);
-		t[i] = now_s() - t0;
+		t[i] = bench_now_s() - t0;
 		ratio[i] = (double)sim_ns / 1e9 / t[i];
-		cratio[i] = (double)sim_ns / 1e9 / (cpu_s() - c0);
+		cratio[i] = (double)sim_ns / 1e9 / (bench_cpu_s() - c0);
 		hyp_sync(m.h);
 		events = m.e.executed;
 		switches = 0;
@@ -253,12 +227,12 @@ int main(int argc, char **argv)
 	}
 	printf("mixed_64pcpu_512dom_wall_s %.3f for %.0f simulated s (median of %d; %llu events, "
 	       "%llu context switches)\n",
-	       median(t, RUNS), (double)sim_ns / 1e9, RUNS, (unsigned long long)events,
+	       bench_median(t, RUNS), (double)sim_ns / 1e9, RUNS, (unsigned long long)events,
 	       (unsigned long long)switches);
 	printf("mixed_64pcpu_512dom_speed_x_real_time %.1f (median, wall clock; target >= 100)\n",
-	       median(ratio, RUNS));
+	       bench_median(ratio, RUNS));
 	printf("mixed_64pcpu_512dom_speed_x_cpu_time %.1f (median, process CPU time: less "
 	       "sensitive to a loaded machine)\n",
-	       median(cratio, RUNS));
+	       bench_median(cratio, RUNS));
 	return 0;
 }

@@ -5,11 +5,14 @@
  * Prints the median of 15 runs of N decodes each, and their ratio.
  */
 #include "hqio/pci.h"
+#define BENCH_UTIL_NO_SIM /* links lib/ alone */
+#include "bench_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#define RUNS 15
 
 static void put32(uint8_t *c, size_t off, uint32_t v)
 {
@@ -39,34 +42,20 @@ static void build_pcie(uint8_t *c)
 	}
 }
 
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 static double median_ns(const uint8_t *cfg, size_t len, struct hqio_pci_info *info, int n)
 {
-	double runs[15];
+	double runs[RUNS];
 	volatile unsigned sink = 0;
-	for (int r = 0; r < 15; r++) {
-		double t0 = now_ns();
+	for (int r = 0; r < RUNS; r++) {
+		double t0 = bench_now_ns();
 		for (int i = 0; i < n; i++) {
 			hqio_pci_decode(cfg, len, NULL, info, NULL);
 			sink += info->ext.n;
 		}
-		runs[r] = (now_ns() - t0) / n;
+		runs[r] = (bench_now_ns() - t0) / n;
 	}
-	qsort(runs, 15, sizeof(runs[0]), cmp);
 	(void)sink;
-	return runs[7];
+	return bench_median(runs, RUNS);
 }
 
 int main(int argc, char **argv)

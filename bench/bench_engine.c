@@ -5,11 +5,13 @@
  * events/s on the build machine. Prints the median of 7 runs.
  */
 #include "engine.h"
+#include "bench_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+enum { RUNS = 7, QUEUE = 1024 };
 
 struct ctx {
 	struct sim_engine *e;
@@ -27,30 +29,22 @@ static void tick(void *arg, uint64_t now)
 	}
 }
 
-static double now_s(void)
+/* A fresh engine (seed 42) with QUEUE pending ticks that share `events`. */
+static void engine_start(struct sim_engine *e, struct ctx c[QUEUE], uint64_t events)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
+	sim_engine_init(e, 42);
+	for (int i = 0; i < QUEUE; i++) {
+		c[i].e = e;
+		c[i].left = events / QUEUE;
+		sim_schedule(e, (uint64_t)i, tick, &c[i], 1);
+	}
 }
 
 static uint64_t run_events(uint64_t events)
 {
-	enum { QUEUE = 1024 };
 	struct sim_engine e;
 	static struct ctx c[QUEUE];
-	sim_engine_init(&e, 42);
-	for (int i = 0; i < QUEUE; i++) {
-		c[i].e = &e;
-		c[i].left = events / QUEUE;
-		sim_schedule(&e, (uint64_t)i, tick, &c[i], 1);
-	}
+	engine_start(&e, c, events);
 	while (sim_step(&e))
 		;
 	uint64_t n = e.executed;
@@ -60,7 +54,6 @@ static uint64_t run_events(uint64_t events)
 
 int main(int argc, char **argv)
 {
-	enum { RUNS = 7, QUEUE = 1024 };
 	/* `--op event --count N`: N events untimed, for callgrind (scripts/bench.sh). */
 	if (argc == 5 && !strcmp(argv[1], "--op") && !strcmp(argv[3], "--count")) {
 		run_events((uint64_t)strtoull(argv[4], NULL, 10));
@@ -72,26 +65,21 @@ int main(int argc, char **argv)
 	for (int r = 0; r < RUNS; r++) {
 		struct sim_engine e;
 		struct ctx c[QUEUE];
-		sim_engine_init(&e, 42);
-		for (int i = 0; i < QUEUE; i++) {
-			c[i].e = &e;
-			c[i].left = events / QUEUE;
-			sim_schedule(&e, (uint64_t)i, tick, &c[i], 1);
-		}
-		double t0 = now_s();
+		engine_start(&e, c, events);
+		double t0 = bench_now_s();
 		while (sim_step(&e))
 			;
-		double dt = now_s() - t0;
+		double dt = bench_now_s() - t0;
 		rate[r] = (double)e.executed / dt;
 		hash = e.trace_hash;
 		sim_engine_free(&e);
 	}
-	qsort(rate, RUNS, sizeof(rate[0]), cmp);
+	double median = bench_median(rate, RUNS); /* sorts rate: rate[0] is the minimum */
 	printf("bench_engine: %llu events per run, queue depth %d, %d runs\n",
 	       (unsigned long long)events, QUEUE, RUNS);
-	printf("engine_events_per_s_median %.0f\n", rate[RUNS / 2]);
+	printf("engine_events_per_s_median %.0f\n", median);
 	printf("engine_events_per_s_min %.0f\n", rate[0]);
-	printf("engine_target_10M_ratio %.2f\n", rate[RUNS / 2] / 1e7);
+	printf("engine_target_10M_ratio %.2f\n", median / 1e7);
 	printf("trace_hash %016llx (same every run: deterministic)\n", (unsigned long long)hash);
 	return 0;
 }

@@ -14,11 +14,11 @@
 #include "devices/devices.h"
 #include "hqio/irq.h"
 #include "sim.h"
+#include "bench_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define RUNS	   7
 #define OPS_LIB	   2000000ULL
@@ -97,19 +97,6 @@ static void g_intx(void *arg, bool level)
 	(void)arg, (void)level;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* Guest MSI-X: program NVEC entries (unmasked) through the trapped table. */
 static void guest_program(struct hqio_irq *irq)
 {
@@ -126,10 +113,10 @@ static void guest_program(struct hqio_irq *irq)
 static double run_lib(uint64_t ops, struct hqio_irq *irq, struct guest *g)
 {
 	struct hqio_bdf bdf = irq->cfg.bdf;
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	for (uint64_t i = 0; i < ops; i++)
 		hqio_irq_host_event(irq, bdf, HQIO_IRQ_MSIX, (unsigned)(i % NVEC));
-	double t = now_s() - t0;
+	double t = bench_now_s() - t0;
 	if (g->msgs < ops)
 		fprintf(stderr, "lib: only %llu of %llu delivered\n", (unsigned long long)g->msgs,
 			(unsigned long long)ops);
@@ -179,11 +166,10 @@ static int bench_lib(double *ns)
 		g.msgs = 0;
 		t[r] = run_lib(lib_ops, irq, &g);
 	}
-	qsort(t, (size_t)lib_runs, sizeof(t[0]), cmp);
-	*ns = t[lib_runs / 2] * 1e9 / (double)lib_ops;
+	*ns = bench_median(t, (size_t)lib_runs) * 1e9 / (double)lib_ops;
 	printf("irq lib: %.1f ns/op (median of %d runs of %llu host MSI-X -> guest; "
 	       "throttled %llu, sum %llu)\n",
-	       *ns, RUNS, (unsigned long long)OPS_LIB,
+	       *ns, lib_runs, (unsigned long long)lib_ops,
 	       (unsigned long long)irq->stats.storm_throttled, (unsigned long long)g.sum);
 	hqio_irq_fini(irq);
 	free(irq);
@@ -232,16 +218,15 @@ static int bench_sim(double *ns)
 	double tm[RUNS];
 	for (int r = 0; r < RUNS; r++) {
 		g.msgs = 0;
-		double t0 = now_s();
+		double t0 = bench_now_s();
 		for (uint64_t i = 0; i < OPS_SIM; i++)
 			sim_irq_raise(f, (unsigned)(i % NVEC));
-		tm[r] = now_s() - t0;
+		tm[r] = bench_now_s() - t0;
 		if (g.msgs != OPS_SIM)
 			fprintf(stderr, "sim: %llu of %llu delivered\n", (unsigned long long)g.msgs,
 				(unsigned long long)OPS_SIM);
 	}
-	qsort(tm, RUNS, sizeof(tm[0]), cmp);
-	*ns = tm[RUNS / 2] * 1e9 / (double)OPS_SIM;
+	*ns = bench_median(tm, RUNS) * 1e9 / (double)OPS_SIM;
 	printf("irq sim: %.1f ns/op (median of %d runs of %llu device event -> platform MSI -> "
 	       "host_ops -> lib/irq -> guest)\n",
 	       *ns, RUNS, (unsigned long long)OPS_SIM);

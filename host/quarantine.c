@@ -15,7 +15,7 @@ static void record_path(const char *dir, struct hqio_bdf bdf, char *out, size_t 
 		 hqio_bdf_format(bdf, b, sizeof(b)));
 }
 
-static int make_dirs(const char *dir)
+int hqio_state_mkdirs(const char *dir)
 {
 	char p[PATH_MAX];
 	if (snprintf(p, sizeof(p), "%s", dir) >= (int)sizeof(p))
@@ -36,7 +36,7 @@ int hqio_quarantine_mark(const char *dir, struct hqio_bdf bdf, const char *reaso
 {
 	char path[PATH_MAX], tmp[PATH_MAX + 8], line[HQIO_QUARANTINE_REASON_MAX];
 	const char *d = dir ? dir : HQIO_STATE_DIR_DEFAULT;
-	int rc = make_dirs(d);
+	int rc = hqio_state_mkdirs(d);
 	if (rc)
 		return hqio_error_set(err, rc, "quarantine record: cannot create %s: %s", d,
 				      strerror(-rc));

@@ -20,6 +20,8 @@
 #define HQIO_STATE_DIR_DEFAULT "/run/hqio/vfio"
 #define HQIO_QUARANTINE_REASON_MAX 512
 
+/* mkdir -p dir (mode 0755); 0 or -errno. */
+int hqio_state_mkdirs(const char *dir);
 /* Record bdf as quarantined with a one-line reason (control characters
  * become spaces); creates dir as needed. */
 int hqio_quarantine_mark(const char *dir, struct hqio_bdf bdf, const char *reason,

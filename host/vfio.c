@@ -871,6 +871,16 @@ static int v_irq_mask(void *ctx, struct hqio_bdf bdf, enum hqio_irq_type type, u
 	return 0;
 }
 
+int hqio_vfio_iommu_coherent(struct hqio_vfio *v)
+{
+	if (!v || v->container < 0)
+		return -ENODEV;
+	/* vfio_iommu_type1: 1 when every IOMMU domain of the container
+	 * enforces cache coherency (snoop control), Linux vfio.h. */
+	int r = ioctl(v->container, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU);
+	return r < 0 ? -errno : r > 0;
+}
+
 int hqio_vfio_group_fd(struct hqio_vfio *v, struct hqio_bdf bdf)
 {
 	const struct vdev *d = v ? dev_of(v, bdf) : NULL;

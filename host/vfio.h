@@ -74,6 +74,11 @@ int hqio_vfio_dispatch(struct hqio_vfio *v, uint64_t timeout_ns);
 /* ---- for a monitor that wires the device into KVM ------------------
  * The fds stay owned by v (valid until hqio_vfio_close); -ENODEV when bdf
  * was not added. */
+/* 1 when the container's IOMMU enforces cache coherency for DMA
+ * (VFIO_DMA_CC_IOMMU: snoop control, so No-Snoop is ignored), 0 when a
+ * device may DMA without snooping (KVM then registers non-coherent DMA
+ * for its group), -errno when unknown. */
+int hqio_vfio_iommu_coherent(struct hqio_vfio *v);
 /* The fd of bdf's IOMMU group (/dev/vfio/N), e.g. for KVM's VFIO device
  * (KVM_DEV_VFIO_GROUP_ADD). */
 int hqio_vfio_group_fd(struct hqio_vfio *v, struct hqio_bdf bdf);

@@ -323,6 +323,30 @@ static struct hqio_irq *rig_irq(struct rig *r, struct hqio_irq_config *c)
 	return irq;
 }
 
+/* Function f passed through to a guest: d raises f's events (kind k, on
+ * nvec vectors), g is the guest (MSI address addr, data base; 0, 0 for an
+ * INTx guest), *c the configuration the decoder would report, for the
+ * caller to adjust before rig_irq. */
+static void rig_prepare(struct rig *r, struct hqio_irq_config *c, struct tdev *d, struct tguest *g,
+			const char *name, struct sim_fn *f, enum dev_kind k, unsigned nvec,
+			uint64_t addr, uint32_t base)
+{
+	dev_init(d, r->p, f, k, nvec);
+	guest_init(g, name, r->p, NULL, d, addr, base);
+	cfg_from_fn(r, c, f, g);
+}
+
+/* rig_prepare with the decoder's configuration as it is, then g's lib/irq
+ * instance. */
+static void rig_attach(struct rig *r, struct tdev *d, struct tguest *g, const char *name,
+		       struct sim_fn *f, enum dev_kind k, unsigned nvec, uint64_t addr,
+		       uint32_t base)
+{
+	struct hqio_irq_config c;
+	rig_prepare(r, &c, d, g, name, f, k, nvec, addr, base);
+	g->irq = rig_irq(r, &c);
+}
+
 /* Guest MSI-X: program entries through the trapped table. */
 static void guest_msix_program(struct tguest *g, unsigned n, bool masked)
 {
@@ -374,6 +398,17 @@ static void check_all_serviced(struct tguest *g)
 	assert_int_equal(g->foreign, 0);
 	/* Bounded: at most one spurious look per interrupt the guest got. */
 	assert_true(g->spurious <= g->irq->stats.delivered);
+}
+
+/* EVENTS random events on each of two guests' devices, the simulation run
+ * for EVENTS + slack event gaps, then every event serviced by its guest. */
+static void run_two(struct rig *r, struct tguest *ga, struct tguest *gb, uint64_t slack)
+{
+	dev_start(ga->dev, EVENTS);
+	dev_start(gb->dev, EVENTS);
+	sim_run_for(&r->p->eng, (EVENTS + slack) * GAP_NS);
+	check_all_serviced(ga);
+	check_all_serviced(gb);
 }
 
 /* The device's table still holds the host's values (sim/host_ops.c). */
@@ -463,15 +498,8 @@ static void test_msix_two_guests(void **state)
 	rig_init(&r, 11);
 	struct tdev da, db;
 	struct tguest ga, gb;
-	dev_init(&da, r.p, r.ref.nvme, DEV_MSG, 8);
-	dev_init(&db, r.p, r.ref.nic[0], DEV_MSG, 5);
-	struct hqio_irq_config c;
-	guest_init(&ga, "nvme/A", r.p, NULL, &da, 0xfee01000ULL, 0x40);
-	cfg_from_fn(&r, &c, r.ref.nvme, &ga);
-	ga.irq = rig_irq(&r, &c);
-	guest_init(&gb, "nic/B", r.p, NULL, &db, 0xfee02000ULL, 0x80);
-	cfg_from_fn(&r, &c, r.ref.nic[0], &gb);
-	gb.irq = rig_irq(&r, &c);
+	rig_attach(&r, &da, &ga, "nvme/A", r.ref.nvme, DEV_MSG, 8, 0xfee01000ULL, 0x40);
+	rig_attach(&r, &db, &gb, "nic/B", r.ref.nic[0], DEV_MSG, 5, 0xfee02000ULL, 0x80);
 	assert_int_equal(ga.irq->host_type, HQIO_IRQ_MSIX);
 	assert_int_equal(ga.irq->host_count, SIM_NVME_MSIX_ENTRIES);
 	assert_int_equal(gb.irq->host_type, HQIO_IRQ_MSIX);
@@ -497,13 +525,9 @@ static void test_msix_two_guests(void **state)
 	guest_msix_program(&gb, 5, false);
 	struct masker m = { .g = &ga, .left = 400 };
 	sim_schedule(&r.p->eng, 1000, masker_step, &m, 6);
-	dev_start(&da, EVENTS);
-	dev_start(&db, EVENTS);
-	sim_run_for(&r.p->eng, (EVENTS + 400) * GAP_NS);
+	run_two(&r, &ga, &gb, 400);
 	print_message("masker: pending seen in the PBA %llu times\n",
 		      (unsigned long long)m.pba_seen);
-	check_all_serviced(&ga);
-	check_all_serviced(&gb);
 	assert_true(ga.irq->stats.coalesced > 0);
 	check_phys_msix(r.ref.nvme);
 	check_phys_msix(r.ref.nic[0]);
@@ -520,18 +544,11 @@ static void test_msix_hostile_table(void **state)
 	rig_init(&r, 12);
 	struct tdev da, db;
 	struct tguest ga, gb;
-	dev_init(&da, r.p, r.ref.nvme, DEV_MSG, 4);
-	dev_init(&db, r.p, r.ref.nic[0], DEV_MSG, 1);
-	struct hqio_irq_config c;
-	guest_init(&gb, "nic/B", r.p, NULL, &db, 0xfee02000ULL, 0x80);
-	cfg_from_fn(&r, &c, r.ref.nic[0], &gb);
-	gb.irq = rig_irq(&r, &c);
+	rig_attach(&r, &db, &gb, "nic/B", r.ref.nic[0], DEV_MSG, 1, 0xfee02000ULL, 0x80);
 	guest_msix_program(&gb, 1, false);
 	/* Guest A: entry 0 at host memory, entry 1 at B's address and data. */
 	uint64_t hpa = sim_mem_alloc(r.p, 1, -1);
-	guest_init(&ga, "nvme/A", r.p, NULL, &da, hpa, 0x80);
-	cfg_from_fn(&r, &c, r.ref.nvme, &ga);
-	ga.irq = rig_irq(&r, &c);
+	rig_attach(&r, &da, &ga, "nvme/A", r.ref.nvme, DEV_MSG, 4, hpa, 0x80);
 	guest_msix_program(&ga, 4, false);
 	uint64_t v = 0xfee02000ULL;
 	assert_true(hqio_irq_bar_access(ga.irq, 0, SIM_NVME_MSIX_TABLE + 16, 8, &v, true));
@@ -566,10 +583,8 @@ static void test_msix_trap_pages(void **state)
 	rig_init(&r, 13);
 	struct tdev da;
 	struct tguest ga;
-	dev_init(&da, r.p, r.ref.nvme, DEV_MSG, 1);
 	struct hqio_irq_config c;
-	guest_init(&ga, "nvme/A", r.p, NULL, &da, 0xfee01000ULL, 0x40);
-	cfg_from_fn(&r, &c, r.ref.nvme, &ga);
+	rig_prepare(&r, &c, &da, &ga, "nvme/A", r.ref.nvme, DEV_MSG, 1, 0xfee01000ULL, 0x40);
 	c.host_page_size = 65536; /* the whole 16 KiB BAR shares the page */
 	ga.irq = rig_irq(&r, &c);
 	uint64_t v = 0, direct = 0;
@@ -611,15 +626,8 @@ static void test_msi_two_guests(void **state)
 	rig_init(&r, 21);
 	struct tdev da, db;
 	struct tguest ga, gb;
-	dev_init(&da, r.p, r.ref.hda, DEV_MSG, 1);
-	dev_init(&db, r.p, r.ref.edu, DEV_MSG, 1);
-	struct hqio_irq_config c;
-	guest_init(&ga, "hda/A", r.p, NULL, &da, 0xfee01000ULL, 0x40);
-	cfg_from_fn(&r, &c, r.ref.hda, &ga);
-	ga.irq = rig_irq(&r, &c);
-	guest_init(&gb, "edu/B", r.p, NULL, &db, 0xfee02000ULL, 0x80);
-	cfg_from_fn(&r, &c, r.ref.edu, &gb);
-	gb.irq = rig_irq(&r, &c);
+	rig_attach(&r, &da, &ga, "hda/A", r.ref.hda, DEV_MSG, 1, 0xfee01000ULL, 0x40);
+	rig_attach(&r, &db, &gb, "edu/B", r.ref.edu, DEV_MSG, 1, 0xfee02000ULL, 0x80);
 	assert_int_equal(ga.irq->host_type, HQIO_IRQ_MSI);
 	assert_int_equal(gb.irq->host_type, HQIO_IRQ_MSI);
 	/* INTx Disable set on the device: it cannot fall back on its pin. */
@@ -644,11 +652,7 @@ static void test_msi_two_guests(void **state)
 	assert_int_equal(hqio_irq_guest_msi(gb.irq, true, 1, gb.addr, gb.data_base, 0), 0);
 	check_phys_msi(r.ref.hda);
 	check_phys_msi(r.ref.edu);
-	dev_start(&da, EVENTS);
-	dev_start(&db, EVENTS);
-	sim_run_for(&r.p->eng, (EVENTS + 100) * GAP_NS);
-	check_all_serviced(&ga);
-	check_all_serviced(&gb);
+	run_two(&r, &ga, &gb, 100);
 	assert_true(da.max_latency <= SERVICE_NS);
 	assert_true(db.max_latency <= SERVICE_NS);
 	check_msi_log(r.p);
@@ -664,12 +668,9 @@ static void test_msi_vectors(void **state)
 	rig_init(&r, 22);
 	struct tdev da;
 	struct tguest ga;
-	dev_init(&da, r.p, r.ref.nvme, DEV_MSG, 4);
-	struct hqio_irq_config c;
-	guest_init(&ga, "nvme/A", r.p, NULL, &da, 0xfee01000ULL, 0x40);
-	cfg_from_fn(&r, &c, r.ref.nvme, &ga);
-	ga.irq = rig_irq(&r, &c); /* host MSI-X; the guest uses "MSI" on it */
-	ga.irq->cfg.msi = 0x70;	  /* pretend capability: guest-side only */
+	/* host MSI-X; the guest uses "MSI" on it */
+	rig_attach(&r, &da, &ga, "nvme/A", r.ref.nvme, DEV_MSG, 4, 0xfee01000ULL, 0x40);
+	ga.irq->cfg.msi = 0x70; /* pretend capability: guest-side only */
 	ga.irq->cfg.msi_vectors = 4;
 	assert_int_equal(hqio_irq_guest_msi(ga.irq, true, 4, ga.addr, 0x43, 0), 0);
 	ga.nguest = 4;
@@ -697,15 +698,8 @@ static void test_intx_from_msi(void **state)
 	rig_init(&r, 31);
 	struct tdev da, db;
 	struct tguest ga, gb;
-	dev_init(&da, r.p, r.ref.edu, DEV_MSG, 1);
-	dev_init(&db, r.p, r.ref.nic[1], DEV_MSG, 1);
-	struct hqio_irq_config c;
-	guest_init(&ga, "edu/A", r.p, NULL, &da, 0, 0);
-	cfg_from_fn(&r, &c, r.ref.edu, &ga);
-	ga.irq = rig_irq(&r, &c);
-	guest_init(&gb, "nic1/B", r.p, NULL, &db, 0, 0);
-	cfg_from_fn(&r, &c, r.ref.nic[1], &gb);
-	gb.irq = rig_irq(&r, &c);
+	rig_attach(&r, &da, &ga, "edu/A", r.ref.edu, DEV_MSG, 1, 0, 0);
+	rig_attach(&r, &db, &gb, "nic1/B", r.ref.nic[1], DEV_MSG, 1, 0, 0);
 	assert_int_equal(ga.irq->mode, HQIO_GUEST_IRQ_INTX);
 
 	/* INTx Disable: only Interrupt Status; clearing it asserts. */
@@ -736,11 +730,7 @@ static void test_intx_from_msi(void **state)
 	assert_int_equal(da.raised, ga.serviced);
 	ga.manual = false;
 
-	dev_start(&da, EVENTS);
-	dev_start(&db, EVENTS);
-	sim_run_for(&r.p->eng, (EVENTS + 100) * GAP_NS);
-	check_all_serviced(&ga);
-	check_all_serviced(&gb);
+	run_two(&r, &ga, &gb, 100);
 	/* Each event is serviced through its own interrupt: ack, EOI,
 	 * re-assertion, service (not picked up by some later event). */
 	assert_true(da.max_latency <= 2 * SERVICE_NS);
@@ -766,10 +756,8 @@ static void test_host_intx_only(void **state)
 	rig_init(&r, 43);
 	struct tdev da;
 	struct tguest ga;
-	dev_init(&da, r.p, r.ref.edu, DEV_MSG, 1);
 	struct hqio_irq_config c;
-	guest_init(&ga, "edu/A", r.p, NULL, &da, 0xfee00000ULL, 0x40);
-	cfg_from_fn(&r, &c, r.ref.edu, &ga);
+	rig_prepare(&r, &c, &da, &ga, "edu/A", r.ref.edu, DEV_MSG, 1, 0xfee00000ULL, 0x40);
 	assert_true(c.msi && c.pin);
 	c.host_intx_only = true;
 	ga.irq = rig_irq(&r, &c);
@@ -789,14 +777,11 @@ static void test_host_intx_only(void **state)
 	dev_raise_one(&da, 0);
 	assert_true(ga.line);
 	assert_int_equal(ga.irq->stats.host_irqs, 1);
-	assert_true(sim_fn_cfg_get(r.ref.edu, HQIO_PCI_COMMAND, 2) &
-		    HQIO_PCI_COMMAND_INTX_DISABLE);
+	assert_true(sim_fn_cfg_get(r.ref.edu, HQIO_PCI_COMMAND, 2) & HQIO_PCI_COMMAND_INTX_DISABLE);
 	rig_fini(&r);
 	/* Without the flag the same function gets its MSI on the host. */
 	rig_init(&r, 44);
-	guest_init(&ga, "edu/A", r.p, NULL, &da, 0xfee00000ULL, 0x40);
-	cfg_from_fn(&r, &c, r.ref.edu, &ga);
-	ga.irq = rig_irq(&r, &c);
+	rig_attach(&r, &da, &ga, "edu/A", r.ref.edu, DEV_MSG, 1, 0xfee00000ULL, 0x40);
 	assert_int_equal(ga.irq->host_type, HQIO_IRQ_MSI);
 	rig_fini(&r);
 }
@@ -809,24 +794,15 @@ static void test_intx_only_disable(void **state)
 	rig_init(&r, 41);
 	struct tdev da, db;
 	struct tguest ga, gb;
-	dev_init(&da, r.p, r.ref.legacy23, DEV_LEGACY, 1);
-	dev_init(&db, r.p, r.ref.nvme, DEV_MSG, 4);
 	struct hqio_irq_config c;
-	guest_init(&ga, "leg23/A", r.p, NULL, &da, 0, 0);
-	cfg_from_fn(&r, &c, r.ref.legacy23, &ga);
+	rig_prepare(&r, &c, &da, &ga, "leg23/A", r.ref.legacy23, DEV_LEGACY, 1, 0, 0);
 	assert_false(c.intx_line_exclusive);
 	ga.irq = rig_irq(&r, &c);
 	assert_int_equal(ga.irq->host_type, HQIO_IRQ_INTX);
-	guest_init(&gb, "nvme/B", r.p, NULL, &db, 0xfee02000ULL, 0x80);
-	cfg_from_fn(&r, &c, r.ref.nvme, &gb);
-	gb.irq = rig_irq(&r, &c);
+	rig_attach(&r, &db, &gb, "nvme/B", r.ref.nvme, DEV_MSG, 4, 0xfee02000ULL, 0x80);
 	guest_msix_program(&gb, 4, false);
 
-	dev_start(&da, EVENTS);
-	dev_start(&db, EVENTS);
-	sim_run_for(&r.p->eng, (EVENTS + 100) * GAP_NS);
-	check_all_serviced(&ga);
-	check_all_serviced(&gb);
+	run_two(&r, &ga, &gb, 100);
 	assert_true(ga.rises > 0);
 	assert_true(da.max_latency <= 2 * SERVICE_NS);
 	assert_true(db.max_latency <= SERVICE_NS);
@@ -868,20 +844,11 @@ static void test_intx_only_exclusive(void **state)
 	sim_host_ops(r.p, &r.ops);
 	struct tdev db;
 	struct tguest gb;
-	dev_init(&da, r.p, l22, DEV_LEGACY, 1);
-	dev_init(&db, r.p, l23, DEV_LEGACY, 1);
-	guest_init(&ga, "leg22/A", r.p, NULL, &da, 0, 0);
-	cfg_from_fn(&r, &c, l22, &ga);
+	rig_prepare(&r, &c, &da, &ga, "leg22/A", l22, DEV_LEGACY, 1, 0, 0);
 	assert_true(c.intx_line_exclusive);
 	ga.irq = rig_irq(&r, &c);
-	guest_init(&gb, "leg23/B", r.p, NULL, &db, 0, 0);
-	cfg_from_fn(&r, &c, l23, &gb);
-	gb.irq = rig_irq(&r, &c);
-	dev_start(&da, EVENTS);
-	dev_start(&db, EVENTS);
-	sim_run_for(&r.p->eng, (EVENTS + 100) * GAP_NS);
-	check_all_serviced(&ga);
-	check_all_serviced(&gb);
+	rig_attach(&r, &db, &gb, "leg23/B", l23, DEV_LEGACY, 1, 0, 0);
+	run_two(&r, &ga, &gb, 100);
 	assert_true(da.max_latency <= 2 * SERVICE_NS);
 	assert_true(db.max_latency <= 2 * SERVICE_NS);
 	rig_fini(&r);
@@ -896,21 +863,14 @@ static void test_never_eoi(void **state)
 	rig_init(&r, 51);
 	struct tdev da, db, dc;
 	struct tguest ga, gb, gc;
-	dev_init(&da, r.p, r.ref.legacy23, DEV_LEGACY, 1);
-	dev_init(&db, r.p, r.ref.nvme, DEV_MSG, 4);
-	dev_init(&dc, r.p, r.ref.edu, DEV_MSG, 1);
 	struct hqio_irq_config c;
-	guest_init(&ga, "leg23/A", r.p, NULL, &da, 0, 0);
+	rig_prepare(&r, &c, &da, &ga, "leg23/A", r.ref.legacy23, DEV_LEGACY, 1, 0, 0);
 	ga.never_eoi = true;
-	cfg_from_fn(&r, &c, r.ref.legacy23, &ga);
 	ga.irq = rig_irq(&r, &c);
-	guest_init(&gb, "nvme/B", r.p, NULL, &db, 0xfee02000ULL, 0x80);
-	cfg_from_fn(&r, &c, r.ref.nvme, &gb);
-	gb.irq = rig_irq(&r, &c);
+	rig_attach(&r, &db, &gb, "nvme/B", r.ref.nvme, DEV_MSG, 4, 0xfee02000ULL, 0x80);
 	guest_msix_program(&gb, 4, false);
-	guest_init(&gc, "edu/C", r.p, NULL, &dc, 0, 0);
+	rig_prepare(&r, &c, &dc, &gc, "edu/C", r.ref.edu, DEV_MSG, 1, 0, 0);
 	gc.never_eoi = true; /* INTx from MSI, never EOI'd either */
-	cfg_from_fn(&r, &c, r.ref.edu, &gc);
 	gc.irq = rig_irq(&r, &c);
 
 	dev_start(&da, 50);
@@ -948,17 +908,13 @@ static void test_storm(void **state)
 	assert_non_null(edu);
 	struct tdev da, db;
 	struct tguest ga, gb;
-	dev_init(&da, r.p, edu, DEV_MSG, 1);
-	dev_init(&db, r.p, r.ref.nvme, DEV_MSG, 4);
 	struct hqio_irq_config c;
-	guest_init(&ga, "edu-storm", r.p, NULL, &da, 0xfee01000ULL, 0x40);
-	cfg_from_fn(&r, &c, edu, &ga);
+	rig_prepare(&r, &c, &da, &ga, "edu-storm", edu, DEV_MSG, 1, 0xfee01000ULL, 0x40);
 	c.storm_window_ns = STORM_WINDOW_NS;
 	c.storm_max = STORM_MAX;
 	ga.irq = rig_irq(&r, &c);
-	guest_init(&gb, "nvme/B", r.p, NULL, &db, 0xfee02000ULL, 0x80);
-	cfg_from_fn(&r, &c, r.ref.nvme, &gb); /* default guard */
-	gb.irq = rig_irq(&r, &c);
+	/* default guard */
+	rig_attach(&r, &db, &gb, "nvme/B", r.ref.nvme, DEV_MSG, 4, 0xfee02000ULL, 0x80);
 	guest_msix_program(&gb, 4, false);
 	assert_int_equal(hqio_irq_guest_msi(ga.irq, true, 1, ga.addr, ga.data_base, 0), 0);
 	uint64_t t0 = r.p->eng.now_ns;

@@ -47,6 +47,8 @@
 #define MS  SIM_NS_PER_MS
 #define US  SIM_NS_PER_US
 #define MEM (8ULL << 20)
+/* test choice: where the host's firmware put the NVMe controller's 64-bit BAR0 */
+#define NVME_BAR0 (0xfe000000u | HQIO_PCI_BASE_ADDRESS_MEM_TYPE_64)
 
 /* ------------------------------------------------------------------ */
 /* A spying host-ops wrapper                                            */
@@ -226,6 +228,24 @@ static void rig_done(struct rig *r)
 	spy_init(&r->spy, r->p, &r->ops);
 }
 
+/* A device-model constructor of sim/devices (sim_dev_nvme, sim_dev_nic). */
+typedef struct sim_fn *(*dev_new_fn)(struct sim_platform *p, struct sim_fn *parent, uint8_t dev,
+				     uint8_t fn, unsigned faults);
+
+/* A small machine: one device (dev_new with faults) alone below a root port
+ * at 00:1c.0 whose link runs at speed (Link Speed code: 2 = 5 GT/s, 3 =
+ * 8 GT/s). */
+static struct sim_fn *rig_alone(struct rig *r, uint8_t speed, dev_new_fn dev_new, unsigned faults)
+{
+	rig_small(r);
+	struct sim_fn *rp = sim_add_root_port(r->p, 0x1c, 0, speed);
+	assert_non_null(rp);
+	struct sim_fn *f = dev_new(r->p, rp, 0, 0, faults);
+	assert_non_null(f);
+	rig_done(r);
+	return f;
+}
+
 static void rig_fini(struct rig *r)
 {
 	sim_platform_free(r->p);
@@ -289,9 +309,12 @@ static bool plans(const struct hqio_reset_plan *pl, enum hqio_reset_method m)
 	return false;
 }
 
-/* Narrow the plan to the given methods (they must have been planned). */
-static void only(struct hqio_reset_plan *pl, unsigned n, const enum hqio_reset_method *m)
+/* The planner's plan for f narrowed to the n methods m (they must have been
+ * planned). */
+static void plan_only(struct rig *r, struct sim_fn *f, struct hqio_reset_plan *pl, unsigned n,
+		      const enum hqio_reset_method *m)
 {
+	plan_for(r, f, pl);
 	for (unsigned i = 0; i < n; i++)
 		assert_true(plans(pl, m[i]));
 	pl->n_methods = n;
@@ -308,6 +331,27 @@ static void host_setup(struct rig *r, struct sim_fn *f, unsigned bar, uint32_t a
 	cfg_set(r, f, HQIO_PCI_INTERRUPT_LINE, 1, 0x0b);
 	cfg_set(r, f, HQIO_PCI_COMMAND, 2,
 		HQIO_PCI_COMMAND_MEMORY | HQIO_PCI_COMMAND_MASTER | HQIO_PCI_COMMAND_SERR);
+}
+
+/* The reference machine with its NVMe controller as the host hands it over
+ * (BAR0 at NVME_BAR0); returns the controller. */
+static struct sim_fn *rig_nvme(struct rig *r)
+{
+	rig_reference(r);
+	host_setup(r, r->ref.nvme, 0, NVME_BAR0);
+	return r->ref.nvme;
+}
+
+/* Executes pl with default options: it must succeed by method m, verified
+ * at the first attempt. */
+static void execute_ok(struct rig *r, const struct hqio_reset_plan *pl,
+		       const struct hqio_reset_hooks *hooks, enum hqio_reset_method m,
+		       struct hqio_reset_result *res)
+{
+	struct hqio_error err = { 0 };
+	assert_int_equal(hqio_reset_execute(&r->ops, pl, hooks, NULL, res, &err), 0);
+	assert_int_equal(res->used, m);
+	assert_true(res->attempts[0].verified);
 }
 
 /* A device-register canary in an NVMe controller: AQA (NVMe 1.4 §3.1.8),
@@ -342,11 +386,8 @@ static void test_nvme_flr(void **state)
 {
 	(void)state;
 	struct rig r;
-	rig_reference(&r);
-	struct sim_fn *f = r.ref.nvme;
-	struct hqio_bdf bdf = sim_fn_bdf(f);
-	r.spy.watch = bdf;
-	host_setup(&r, f, 0, 0xfe000000u | HQIO_PCI_BASE_ADDRESS_MEM_TYPE_64);
+	struct sim_fn *f = rig_nvme(&r);
+	r.spy.watch = sim_fn_bdf(f);
 	uint16_t devctl = (uint16_t)cfg(&r, f, f->exp + HQIO_PCI_EXP_DEVCTL, 2);
 	devctl = (uint16_t)((devctl & ~HQIO_PCI_EXP_DEVCTL_PAYLOAD) | 0x0020); /* MPS 256 B */
 	cfg_set(&r, f, f->exp + HQIO_PCI_EXP_DEVCTL, 2, devctl);
@@ -361,16 +402,12 @@ static void test_nvme_flr(void **state)
 	struct hqio_reset_hooks hooks = { .arg = &nc,
 					  .canary_write = nvme_canary_write,
 					  .canary_check = nvme_canary_check };
-	struct hqio_reset_opts opts = { 0 };
 	struct hqio_reset_result res;
-	struct hqio_error err = { 0 };
 	uint64_t resets = f->resets;
-	assert_int_equal(hqio_reset_execute(&r.ops, &pl, &hooks, &opts, &res, &err), 0);
+	execute_ok(&r, &pl, &hooks, HQIO_RM_FLR, &res);
 	assert_int_equal(res.rc, 0);
 	assert_false(res.quarantined);
-	assert_int_equal(res.used, HQIO_RM_FLR);
 	assert_int_equal(res.n_attempts, 1);
-	assert_true(res.attempts[0].verified);
 	assert_true(res.idle_confirmed);
 	assert_true(res.reset_ns >= 100 * MS); /* PCIe 5.0 §6.6.2 */
 	assert_true(res.reset_ns < 150 * MS);
@@ -385,8 +422,7 @@ static void test_nvme_flr(void **state)
 	assert_int_equal(nc.checks, 1);
 
 	/* Host-owned configuration back; Bus Master stays off. */
-	assert_int_equal(cfg(&r, f, HQIO_PCI_BASE_ADDRESS_0, 4),
-			 0xfe000000u | HQIO_PCI_BASE_ADDRESS_MEM_TYPE_64);
+	assert_int_equal(cfg(&r, f, HQIO_PCI_BASE_ADDRESS_0, 4), NVME_BAR0);
 	assert_int_equal(cfg(&r, f, HQIO_PCI_BASE_ADDRESS_0 + 4, 4), 0);
 	assert_int_equal(cfg(&r, f, HQIO_PCI_CACHE_LINE_SIZE, 1), 0x10);
 	assert_int_equal(cfg(&r, f, HQIO_PCI_INTERRUPT_LINE, 1), 0x0b);
@@ -403,26 +439,19 @@ static void test_nvme_flr(void **state)
 /* The FLR-never-completes NVMe: with FLR only it times out (bounded) and
  * is quarantined; with the bus reset planned after it, the bus reset
  * recovers it. */
-static void build_hung_nvme(struct rig *r, struct sim_fn **f)
+static struct sim_fn *build_hung_nvme(struct rig *r)
 {
-	rig_small(r);
-	struct sim_fn *rp = sim_add_root_port(r->p, 0x1c, 0, 3);
-	assert_non_null(rp);
-	*f = sim_dev_nvme(r->p, rp, 0, 0, SIM_FAULT_FLR_NEVER_COMPLETES);
-	assert_non_null(*f);
-	rig_done(r);
+	return rig_alone(r, 3, sim_dev_nvme, SIM_FAULT_FLR_NEVER_COMPLETES);
 }
 
 static void test_flr_never_completes_quarantined(void **state)
 {
 	(void)state;
 	struct rig r;
-	struct sim_fn *f;
-	build_hung_nvme(&r, &f);
-	host_setup(&r, f, 0, 0xfe000000u | HQIO_PCI_BASE_ADDRESS_MEM_TYPE_64);
+	struct sim_fn *f = build_hung_nvme(&r);
+	host_setup(&r, f, 0, NVME_BAR0);
 	struct hqio_reset_plan pl;
-	plan_for(&r, f, &pl);
-	only(&pl, 1, (const enum hqio_reset_method[]){ HQIO_RM_FLR });
+	plan_only(&r, f, &pl, 1, (const enum hqio_reset_method[]){ HQIO_RM_FLR });
 
 	struct hqio_reset_result res;
 	struct hqio_error err = { 0 };
@@ -451,9 +480,8 @@ static void test_flr_never_completes_quarantined(void **state)
 	rig_fini(&r);
 
 	/* A shorter readiness bound is honoured. */
-	build_hung_nvme(&r, &f);
-	plan_for(&r, f, &pl);
-	only(&pl, 1, (const enum hqio_reset_method[]){ HQIO_RM_FLR });
+	f = build_hung_nvme(&r);
+	plan_only(&r, f, &pl, 1, (const enum hqio_reset_method[]){ HQIO_RM_FLR });
 	struct hqio_reset_opts opts = { .ready_timeout_ns = 300 * MS };
 	t0 = r.p->eng.now_ns;
 	assert_int_equal(hqio_reset_execute(&r.ops, &pl, NULL, &opts, &res, &err), -ETIMEDOUT);
@@ -466,12 +494,10 @@ static void test_flr_never_completes_bus_recovers(void **state)
 {
 	(void)state;
 	struct rig r;
-	struct sim_fn *f;
-	build_hung_nvme(&r, &f);
-	host_setup(&r, f, 0, 0xfe000000u | HQIO_PCI_BASE_ADDRESS_MEM_TYPE_64);
+	struct sim_fn *f = build_hung_nvme(&r);
+	host_setup(&r, f, 0, NVME_BAR0);
 	struct hqio_reset_plan pl;
-	plan_for(&r, f, &pl);
-	only(&pl, 2, (const enum hqio_reset_method[]){ HQIO_RM_FLR, HQIO_RM_BUS });
+	plan_only(&r, f, &pl, 2, (const enum hqio_reset_method[]){ HQIO_RM_FLR, HQIO_RM_BUS });
 
 	struct hqio_reset_result res;
 	struct hqio_error err = { 0 };
@@ -483,8 +509,7 @@ static void test_flr_never_completes_bus_recovers(void **state)
 	assert_int_equal(res.attempts[1].rc, 0);
 	assert_true(res.attempts[1].verified);
 	assert_non_null(strstr(res.msg, "FLR: not ready after 2000 ms; bus: reset and verified"));
-	assert_int_equal(cfg(&r, f, HQIO_PCI_BASE_ADDRESS_0, 4),
-			 0xfe000000u | HQIO_PCI_BASE_ADDRESS_MEM_TYPE_64);
+	assert_int_equal(cfg(&r, f, HQIO_PCI_BASE_ADDRESS_0, 4), NVME_BAR0);
 	assert_int_equal(r.p->trst_violations, 0);
 	rig_fini(&r);
 }
@@ -512,12 +537,9 @@ static void test_nic_pm_reset(void **state)
 	assert_false(plans(&pl, HQIO_RM_FLR));
 
 	struct hqio_reset_result res;
-	struct hqio_error err = { 0 };
 	uint64_t resets = f->resets, resets1 = r.ref.nic[1]->resets;
-	assert_int_equal(hqio_reset_execute(&r.ops, &pl, NULL, NULL, &res, &err), 0);
-	assert_int_equal(res.used, HQIO_RM_PM);
+	execute_ok(&r, &pl, NULL, HQIO_RM_PM, &res);
 	assert_int_equal(res.n_attempts, 1);
-	assert_true(res.attempts[0].verified);
 	/* D3hot 10 ms + D0 10 ms (PCI PM 1.2 table 5-6) */
 	assert_true(res.reset_ns >= 20 * MS);
 	assert_true(res.reset_ns < 40 * MS);
@@ -534,26 +556,20 @@ static void test_nic_pm_reset(void **state)
 }
 
 /* A NIC whose D3hot->D0 resets nothing, alone below a 5 GT/s root port. */
-static void build_pm_no_reset_nic(struct rig *r, struct sim_fn **f)
+static struct sim_fn *build_pm_no_reset_nic(struct rig *r)
 {
-	rig_small(r);
-	struct sim_fn *rp = sim_add_root_port(r->p, 0x1c, 0, 2);
-	assert_non_null(rp);
-	*f = sim_dev_nic(r->p, rp, 0, 0, SIM_FAULT_PM_NO_RESET);
-	assert_non_null(*f);
-	rig_done(r);
-	host_setup(r, *f, 0, 0xfd000000u);
+	struct sim_fn *f = rig_alone(r, 2, sim_dev_nic, SIM_FAULT_PM_NO_RESET);
+	host_setup(r, f, 0, 0xfd000000u);
+	return f;
 }
 
 static void test_pm_no_reset_caught_bus_used(void **state)
 {
 	(void)state;
 	struct rig r;
-	struct sim_fn *f;
-	build_pm_no_reset_nic(&r, &f);
+	struct sim_fn *f = build_pm_no_reset_nic(&r);
 	struct hqio_reset_plan pl;
-	plan_for(&r, f, &pl);
-	only(&pl, 2, (const enum hqio_reset_method[]){ HQIO_RM_PM, HQIO_RM_BUS });
+	plan_only(&r, f, &pl, 2, (const enum hqio_reset_method[]){ HQIO_RM_PM, HQIO_RM_BUS });
 
 	struct hqio_reset_result res;
 	struct hqio_error err = { 0 };
@@ -580,12 +596,10 @@ static void test_negative_skip_verify_accepts_a_reset_that_did_nothing(void **st
 {
 	(void)state;
 	struct rig r;
-	struct sim_fn *f;
-	build_pm_no_reset_nic(&r, &f);
+	struct sim_fn *f = build_pm_no_reset_nic(&r);
 	bar_wr(&r, f, 0, SIM_NIC_RAL0, 0x12345678u);
 	struct hqio_reset_plan pl;
-	plan_for(&r, f, &pl);
-	only(&pl, 1, (const enum hqio_reset_method[]){ HQIO_RM_PM });
+	plan_only(&r, f, &pl, 1, (const enum hqio_reset_method[]){ HQIO_RM_PM });
 
 	struct hqio_reset_opts opts = { .skip_verify = true };
 	struct hqio_reset_result res;
@@ -630,11 +644,8 @@ static void test_conventional_bus_reset_waits_trhfa(void **state)
 	assert_int_equal(hqio_bdf_cmp(pl.parent, sim_fn_bdf(r.ref.pci_bridge)), 0);
 
 	struct hqio_reset_result res;
-	struct hqio_error err = { 0 };
 	uint64_t r0 = f->resets, r1 = peer->resets;
-	assert_int_equal(hqio_reset_execute(&r.ops, &pl, NULL, NULL, &res, &err), 0);
-	assert_int_equal(res.used, HQIO_RM_BUS);
-	assert_true(res.attempts[0].verified);
+	execute_ok(&r, &pl, NULL, HQIO_RM_BUS, &res);
 	/* Trst 2 ms + Trhfa 1 s (PCI LB 3.0 §4.3.2) */
 	assert_true(res.reset_ns >= 1002 * MS);
 	assert_true(res.reset_ns < 1100 * MS);
@@ -673,10 +684,7 @@ static void test_bus_reset_8gt_waits_for_dllla(void **state)
 	assert_false(pl.parent_conventional_secondary);
 
 	struct hqio_reset_result res;
-	struct hqio_error err = { 0 };
-	assert_int_equal(hqio_reset_execute(&r.ops, &pl, NULL, NULL, &res, &err), 0);
-	assert_int_equal(res.used, HQIO_RM_BUS);
-	assert_true(res.attempts[0].verified);
+	execute_ok(&r, &pl, NULL, HQIO_RM_BUS, &res);
 	/* link training (20 ms in the model) then 100 ms after DLLLA (PCIe 5.0
 	 * §6.6.1): not the 100 ms after release that suffices at <= 5 GT/s */
 	assert_true(res.reset_ns >= 2 * MS + SIM_T_LINK_TRAIN_NS + 100 * MS);
@@ -761,10 +769,9 @@ static void test_crs_sv_readiness(void **state)
 {
 	(void)state;
 	struct rig r;
-	rig_reference(&r);
-	struct sim_fn *f = r.ref.nvme, *rp = r.ref.rp[0];
+	struct sim_fn *f = rig_nvme(&r);
+	struct sim_fn *rp = r.ref.rp[0];
 	r.spy.watch = sim_fn_bdf(f);
-	host_setup(&r, f, 0, 0xfe000000u | HQIO_PCI_BASE_ADDRESS_MEM_TYPE_64);
 	/* CRS Software Visibility on at the root port (PCIe 5.0 §7.5.3.12) */
 	cfg_set(&r, rp, rp->exp + HQIO_PCI_EXP_RTCTL, 2,
 		cfg(&r, rp, rp->exp + HQIO_PCI_EXP_RTCTL, 2) | HQIO_PCI_EXP_RTCTL_CRSSVE);
@@ -772,12 +779,8 @@ static void test_crs_sv_readiness(void **state)
 	struct hqio_reset_plan pl;
 	plan_for(&r, f, &pl);
 	struct hqio_reset_result res;
-	struct hqio_error err = { 0 };
-
 	/* FLR: ready when the 100 ms are over */
-	assert_int_equal(hqio_reset_execute(&r.ops, &pl, NULL, NULL, &res, &err), 0);
-	assert_int_equal(res.used, HQIO_RM_FLR);
-	assert_true(res.attempts[0].verified);
+	execute_ok(&r, &pl, NULL, HQIO_RM_FLR, &res);
 
 	/* A function that answers 0001h for 250 ms more */
 	struct slow_reset sr = { .f = f, .extra_ns = 250 * MS };
@@ -785,15 +788,12 @@ static void test_crs_sv_readiness(void **state)
 	pl.n_methods = 1;
 	pl.methods[0] = HQIO_RM_DEVICE_SPECIFIC;
 	r.spy.crs_vendor = 0;
-	assert_int_equal(hqio_reset_execute(&r.ops, &pl, &hooks, NULL, &res, &err), 0);
-	assert_int_equal(res.used, HQIO_RM_DEVICE_SPECIFIC);
-	assert_true(res.attempts[0].verified);
+	execute_ok(&r, &pl, &hooks, HQIO_RM_DEVICE_SPECIFIC, &res);
 	assert_true(r.spy.crs_vendor > 0); /* polled through CRS completions */
 	assert_true(res.reset_ns >= 350 * MS);
 	assert_true(res.reset_ns < 500 * MS); /* intervals capped at 100 ms */
 	assert_int_equal(r.p->writes_while_not_ready, 0);
-	assert_int_equal(cfg(&r, f, HQIO_PCI_BASE_ADDRESS_0, 4),
-			 0xfe000000u | HQIO_PCI_BASE_ADDRESS_MEM_TYPE_64);
+	assert_int_equal(cfg(&r, f, HQIO_PCI_BASE_ADDRESS_0, 4), NVME_BAR0);
 	rig_fini(&r);
 }
 
@@ -821,11 +821,8 @@ static void test_vf_flr_polls_command(void **state)
 	assert_int_equal(pl.methods[0], HQIO_RM_FLR);
 
 	struct hqio_reset_result res;
-	struct hqio_error err = { 0 };
 	uint64_t vr = vf->resets, pr = pf->resets;
-	assert_int_equal(hqio_reset_execute(&r.ops, &pl, NULL, NULL, &res, &err), 0);
-	assert_int_equal(res.used, HQIO_RM_FLR);
-	assert_true(res.attempts[0].verified);
+	execute_ok(&r, &pl, NULL, HQIO_RM_FLR, &res);
 	assert_true(res.reset_ns >= 100 * MS);
 	assert_int_equal(vf->resets, vr + 1);
 	assert_int_equal(pf->resets, pr);
@@ -867,9 +864,7 @@ static void test_quiesce_waits_for_transactions_pending(void **state)
 {
 	(void)state;
 	struct rig r;
-	rig_reference(&r);
-	struct sim_fn *f = r.ref.nvme;
-	host_setup(&r, f, 0, 0xfe000000u | HQIO_PCI_BASE_ADDRESS_MEM_TYPE_64);
+	struct sim_fn *f = rig_nvme(&r);
 	struct hqio_reset_plan pl;
 	plan_for(&r, f, &pl);
 	assert_int_equal(pl.idle, HQIO_IDLE_TP_PCIE);
@@ -917,9 +912,7 @@ static void test_quiesce_idle_register(void **state)
 {
 	(void)state;
 	struct rig r;
-	rig_reference(&r);
-	struct sim_fn *f = r.ref.nvme;
-	host_setup(&r, f, 0, 0xfe000000u | HQIO_PCI_BASE_ADDRESS_MEM_TYPE_64);
+	struct sim_fn *f = rig_nvme(&r);
 	struct hqio_reset_plan pl;
 	plan_for(&r, f, &pl);
 	pl.idle = HQIO_IDLE_REGISTER;
@@ -955,11 +948,9 @@ static void test_quiesce_idle_register(void **state)
 static bool ats_run(bool noop_invalidate)
 {
 	struct rig r;
-	rig_reference(&r);
-	struct sim_fn *f = r.ref.nvme;
+	struct sim_fn *f = rig_nvme(&r);
 	struct hqio_bdf bdf = sim_fn_bdf(f);
 	r.spy.ats_invalidate_noop = noop_invalidate;
-	host_setup(&r, f, 0, 0xfe000000u | HQIO_PCI_BASE_ADDRESS_MEM_TYPE_64);
 	cfg_set(&r, f, f->ats + HQIO_PCI_ATS_CTRL, 2, HQIO_PCI_ATS_CTRL_ENABLE);
 
 	uint64_t hpa = nvme_start_dma(&r, f, 0x10, true);
@@ -1013,9 +1004,7 @@ static void test_refused_plan_touches_nothing(void **state)
 {
 	(void)state;
 	struct rig r;
-	rig_reference(&r);
-	struct sim_fn *f = r.ref.nvme;
-	host_setup(&r, f, 0, 0xfe000000u | HQIO_PCI_BASE_ADDRESS_MEM_TYPE_64);
+	struct sim_fn *f = rig_nvme(&r);
 	struct hqio_reset_plan pl;
 	plan_for(&r, f, &pl);
 	pl.refused = true;

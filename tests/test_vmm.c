@@ -517,6 +517,8 @@ static void test_cli_usage_errors(void **state)
 	assert_int_equal(run_cli("--guest", "x", "--fault-inject", "nope"), HQIO_EXIT_USAGE);
 	assert_int_equal(run_cli("--guest", "x", "--reset-method", NULL), HQIO_EXIT_USAGE);
 	assert_int_equal(run_cli("--guest", "builtin", "--host-intx", NULL), HQIO_EXIT_FAIL);
+	assert_int_equal(run_cli("--guest", "x", "--storm-max", "0"), HQIO_EXIT_USAGE);
+	assert_int_equal(run_cli("--guest", "x", "--storm-max", "-5"), HQIO_EXIT_USAGE);
 }
 
 /* The VFIO accessors the monitor uses refuse what they do not hold. */

@@ -1,5 +1,24 @@
 #include "bars.h"
 
+#include <stdbool.h>
+
+/* The pages [*s, *e) that hold a byte of trap t, clipped to the BAR;
+ * false for an empty trap or one outside the BAR. */
+static bool trap_pages(const struct hqio_vmm_trap *t, uint64_t size, uint64_t page, uint64_t *s,
+		       uint64_t *e)
+{
+	if (!t->len || t->off >= size)
+		return false;
+	uint64_t last = t->off + t->len - 1;
+	if (last < t->off || last >= size)
+		last = size - 1; /* overflow or past the end */
+	*s = t->off & ~(page - 1);
+	*e = (last | (page - 1)) + 1;
+	if (*e > size || *e == 0)
+		*e = size;
+	return true;
+}
+
 unsigned hqio_vmm_bar_pieces(uint64_t size, uint64_t page, const struct hqio_vmm_trap *traps,
 			     unsigned n, struct hqio_vmm_piece *out, unsigned max)
 {
@@ -12,16 +31,8 @@ unsigned hqio_vmm_bar_pieces(uint64_t size, uint64_t page, const struct hqio_vmm
 		 * run starting there ends (runs merged when they touch). */
 		uint64_t start = size, end = size;
 		for (unsigned i = 0; i < n; i++) {
-			if (!traps[i].len || traps[i].off >= size)
-				continue;
-			uint64_t s = traps[i].off & ~(page - 1);
-			uint64_t last = traps[i].off + traps[i].len - 1;
-			if (last < traps[i].off || last >= size)
-				last = size - 1; /* overflow or past the end */
-			uint64_t e = (last | (page - 1)) + 1;
-			if (e > size || e == 0)
-				e = size;
-			if (e <= at)
+			uint64_t s, e;
+			if (!trap_pages(&traps[i], size, page, &s, &e) || e <= at)
 				continue;
 			if (s < at)
 				s = at;
@@ -36,16 +47,9 @@ unsigned hqio_vmm_bar_pieces(uint64_t size, uint64_t page, const struct hqio_vmm
 		for (int grown = 1; grown && start < size;) {
 			grown = 0;
 			for (unsigned i = 0; i < n; i++) {
-				if (!traps[i].len || traps[i].off >= size)
-					continue;
-				uint64_t s = traps[i].off & ~(page - 1);
-				uint64_t last = traps[i].off + traps[i].len - 1;
-				if (last < traps[i].off || last >= size)
-					last = size - 1;
-				uint64_t e = (last | (page - 1)) + 1;
-				if (e > size || e == 0)
-					e = size;
-				if (s <= end && e > end) {
+				uint64_t s, e;
+				if (trap_pages(&traps[i], size, page, &s, &e) && s <= end &&
+				    e > end) {
 					end = e;
 					grown = 1;
 				}

@@ -184,6 +184,7 @@ static void step_sample(struct vmm *m, unsigned k, uint64_t since_ns)
 }
 
 static void resample_event(struct vdev *d);
+static void fast_update(struct vdev *d);
 
 static void locked_event(void *arg, struct hqio_bdf bdf, enum hqio_irq_type type, unsigned vec)
 {
@@ -203,8 +204,11 @@ static void locked_event(void *arg, struct hqio_bdf bdf, enum hqio_irq_type type
 		m->t_raise_ns = 0;
 		m->t_host_ns = now_ns();
 	}
+	bool held = d->irq && d->irq->throttled;
 	if (d->irq_fn)
 		d->irq_fn(d->irq_arg, bdf, type, vec);
+	if (d->irq && held != d->irq->throttled)
+		fast_update(d); /* a storm-guard hold began or ended */
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -245,7 +249,16 @@ static int w_irq_set(void *c, struct hqio_bdf b, enum hqio_irq_type t, unsigned 
 	struct vdev *d = c;
 	d->irq_fn = fn;
 	d->irq_arg = arg;
-	return VO(c)->irq_set(VO(c)->ctx, b, t, n, fn ? locked_event : NULL, fn ? d : NULL);
+	int rc = VO(c)->irq_set(VO(c)->ctx, b, t, n, fn ? locked_event : NULL, fn ? d : NULL);
+	/* lib/irq re-enabled the vectors (the end of a storm-guard hold on a
+	 * device without mask bits): the backend made new eventfds; point
+	 * the triggers at the fast path's again, so its irqfds keep working. */
+	if (rc == 0 && n && d->ds->fast_path && n == d->n_fast && t == d->irq->host_type) {
+		struct hqio_error e = { 0 };
+		if (hqio_vfio_set_irq_eventfds(d->m->vfio, b, t, d->fast_efd, n, &e) == 0)
+			d->ds->fast_reswaps++;
+	}
+	return rc;
 }
 static int w_irq_mask(void *c, struct hqio_bdf b, enum hqio_irq_type t, unsigned vec, bool mask)
 {
@@ -443,8 +456,6 @@ static void console_byte(struct vmm *m, char c)
 	}
 	m->line_len = 0;
 }
-
-static void fast_update(struct vdev *d);
 
 /* lib/vpci behind the host bridge. */
 static bool dev_cfg(void *arg, uint16_t bdf, uint16_t off, unsigned size, bool write, uint32_t *val)
@@ -651,9 +662,12 @@ static void resample_event(struct vdev *d)
 	}
 	d->ds->eois += n;
 	if (d->irq_up) {
+		bool held = d->irq->throttled;
 		d->in_eoi = true;
 		hqio_irq_guest_eoi(d->irq);
 		d->in_eoi = false;
+		if (held != d->irq->throttled)
+			fast_update(d);
 	}
 	pthread_mutex_unlock(&m->lock);
 }
@@ -805,6 +819,44 @@ static long long debugfs_stat(const char *name)
 	return atoll(buf);
 }
 
+/* This vCPU's own counters through KVM's binary statistics
+ * (KVM_GET_STATS_FD, api.rst 4.133, Linux 5.14+): a header, descriptors
+ * of name_size-byte names, and u64 values at data_offset + desc->offset.
+ * Returns 0 when read (missing names stay -1). */
+static int vcpu_stats(int vcpu, const char *const *names, long long *out, unsigned n)
+{
+	int fd = ioctl(vcpu, KVM_GET_STATS_FD, NULL);
+	if (fd < 0)
+		return -errno;
+	struct kvm_stats_header h;
+	int rc = -EIO;
+	uint8_t *descs = NULL;
+	if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || h.num_desc > 4096 ||
+	    h.name_size > 4096)
+		goto out;
+	size_t dsz = sizeof(struct kvm_stats_desc) + h.name_size;
+	descs = malloc(dsz * h.num_desc);
+	if (!descs ||
+	    pread(fd, descs, dsz * h.num_desc, h.desc_offset) != (ssize_t)(dsz * h.num_desc))
+		goto out;
+	for (uint32_t i = 0; i < h.num_desc; i++) {
+		const struct kvm_stats_desc *d = (const void *)(descs + i * dsz);
+		for (unsigned k = 0; k < n; k++) {
+			uint64_t v;
+			if (d->size < 1 || strncmp(d->name, names[k], h.name_size) ||
+			    pread(fd, &v, sizeof(v), (off_t)h.data_offset + d->offset) !=
+				    (ssize_t)sizeof(v))
+				continue;
+			out[k] = (long long)v;
+		}
+	}
+	rc = 0;
+out:
+	free(descs);
+	close(fd);
+	return rc;
+}
+
 /* Count the IOMMU's DMA fault lines for the device logged since the run
  * began: Intel "DMAR: [DMA Write ...] Request device [01:00.0] ... fault
  * addr 0x..." (drivers/iommu/intel/dmar.c dmar_fault_do_one), AMD
@@ -849,8 +901,30 @@ static void scan_kmsg(struct vmm *m)
 /* The guest runs with paging off and the MTRRs as KVM creates them
  * (IA32_MTRR_DEF_TYPE 0: MTRRs disabled, so the guest's own view is UC
  * everywhere, SDM vol. 3 11.11.2.1); the PAT is not used without paging,
- * modelled as PAT entry 0 (WB). The monitor does not register the device
- * with KVM (no KVM_DEV_VFIO_GROUP_ADD yet), so KVM assumes coherent DMA. */
+ * modelled as PAT entry 0 (WB). KVM's non-coherent-DMA input: KVM counts
+ * a group added to its VFIO device as non-coherent when its IOMMU does not
+ * enforce cache coherency (virt/kvm/vfio.c kvm_vfio_update_coherency ->
+ * kvm_arch_register_noncoherent_dma), which VFIO_DMA_CC_IOMMU tells. */
+static void noncoherent_input(struct vmm *m, struct hqio_vmm_memtype *r)
+{
+	bool added = false;
+	for (unsigned i = 0; i < m->n_dev; i++)
+		added |= m->dev[i].ds->kvm_vfio_group;
+	if (!added) {
+		r->noncoherent_dma = false;
+		r->dma_source = m->n_dev ? "no group added to KVM's VFIO device: KVM assumes "
+					   "coherent DMA"
+					 : "no assigned function";
+		return;
+	}
+	int c = hqio_vfio_iommu_coherent(m->vfio);
+	r->noncoherent_dma = c == 0;
+	r->dma_source = c > 0	 ? "VFIO_DMA_CC_IOMMU: the IOMMU enforces snooping"
+			: c == 0 ? "VFIO_DMA_CC_IOMMU: the IOMMU does not enforce snooping, "
+				   "so KVM registered non-coherent DMA"
+				 : "VFIO_DMA_CC_IOMMU unknown: modelled as coherent";
+}
+
 static void memtype_report(struct hqio_vmm_memtype *r)
 {
 	unsigned a, b, c, d;
@@ -866,6 +940,7 @@ static void memtype_report(struct hqio_vmm_memtype *r)
 		hqio_ept_input_init(&in);
 		in.guest_mtrr = HQIO_MT_UC;
 		in.guest_pat = HQIO_MT_WB;
+		in.noncoherent_dma = r->noncoherent_dma;
 		if (hqio_ept_kvm61(&in, &ram))
 			return;
 		in.is_mmio = true;
@@ -877,6 +952,7 @@ static void memtype_report(struct hqio_vmm_memtype *r)
 		hqio_npt_input_init(&in);
 		in.guest_mtrr = HQIO_MT_UC;
 		in.guest_pat = HQIO_MT_WB;
+		in.noncoherent_dma = r->noncoherent_dma;
 		if (hqio_npt_kvm61(&in, &ram))
 			return;
 		in.is_mmio = true;
@@ -1467,6 +1543,7 @@ static int setup_device(struct vdev *d, struct hqio_error *err)
 	struct hqio_irq_config ic = {
 		.ops = &d->ops,
 		.bdf = d->hbdf,
+		.storm_max = c->storm_max, /* 0: lib/irq's default */
 		.guest = { .arg = d, .inject_msi = guest_inject_msi, .set_intx = guest_set_intx },
 		.intx_disable_supported = true, /* PCI 2.3 and later; VFIO masks INTx anyway */
 		.host_page_size = PAGE,
@@ -1808,6 +1885,7 @@ static void dev_counters(struct vdev *d)
 		ds->delivered = d->irq->stats.delivered;
 		ds->latched = d->irq->stats.latched;
 		ds->coalesced = d->irq->stats.coalesced;
+		ds->storm_throttled = d->irq->stats.storm_throttled;
 		ds->spurious += d->irq->stats.spurious;
 	}
 	intx_breakdown(d);
@@ -1845,14 +1923,22 @@ static void teardown(struct vmm *m)
 		own_intx(&m->dev[i], false);
 		dev_counters(&m->dev[i]);
 	}
-	if (m->vm >= 0) {
+	static const char *const kst[] = { "exits", "io_exits", "mmio_exits", "halt_exits",
+					   "irq_injections" };
+	long long *kv[] = { &m->st->kvm_exits, &m->st->kvm_io_exits, &m->st->kvm_mmio_exits,
+			    &m->st->kvm_halt_exits, &m->st->kvm_irq_injections };
+	long long got[5] = { -1, -1, -1, -1, -1 };
+	if (m->vcpu >= 0 && vcpu_stats(m->vcpu, kst, got, 5) == 0) {
+		m->st->kvm_stats_source = "KVM_GET_STATS_FD: this vCPU's own";
+	} else if (m->vm >= 0) {
 		/* KVM's debugfs totals count only VMs that exist: sample now. */
-		m->st->kvm_exits = debugfs_stat("exits");
-		m->st->kvm_io_exits = debugfs_stat("io_exits");
-		m->st->kvm_mmio_exits = debugfs_stat("mmio_exits");
-		m->st->kvm_halt_exits = debugfs_stat("halt_exits");
-		m->st->kvm_irq_injections = debugfs_stat("irq_injections");
+		for (unsigned k = 0; k < 5; k++)
+			got[k] = debugfs_stat(kst[k]);
+		m->st->kvm_stats_source = "debugfs: summed over every VM of the machine";
 	}
+	for (unsigned k = 0; k < 5; k++)
+		*kv[k] = got[k];
+	noncoherent_input(m, &m->st->memtype);
 	memtype_report(&m->st->memtype);
 	step_breakdown(m);
 	m->st->cfg_cf8 = m->host.stats.cfc_accesses;

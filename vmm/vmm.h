@@ -66,6 +66,7 @@ struct hqio_vmm_config {
 				     have MSI (lib/irq host_intx_only; guest INTx only) */
 	bool pin;		  /* vCPU thread on CPU 0, helper threads on CPU 1 */
 	bool eoi_first;		  /* INTx: take an EOI KVM already signaled before a new host MSI */
+	unsigned storm_max;	  /* lib/irq storm guard: host interrupts per 10 ms (0: default) */
 };
 
 /* Exit reasons the monitor sees (in-kernel exits are in KVM's debugfs). */
@@ -94,6 +95,8 @@ struct hqio_vmm_dev_stats {
 	char fast_path_msg[160]; /* why not, or how */
 	uint64_t fast_attaches;	 /* irqfds attached (per vector, or the INTx line) */
 	uint64_t fast_fallback;	 /* host interrupts the event thread handed to lib/irq */
+	uint64_t fast_reswaps;	 /* triggers pointed back at the fast path after a hold */
+	uint64_t storm_throttled; /* lib/irq storm-guard holds and held interrupts */
 	bool intx_direct;	 /* host INTx -> KVM resample irqfd -> VFIO unmask */
 	bool kvm_vfio_group;	 /* KVM_DEV_VFIO_GROUP_ADD done */
 	long long host_vfio_irqs; /* /proc/interrupts vfio-* lines of the function, delta */
@@ -177,9 +180,14 @@ struct hqio_vmm_stats {
 		const char *ram_guest, *ram_effective, *bar_guest, *bar_effective;
 		bool ram_coherent, bar_coherent;
 		const char *ram_reason, *bar_reason;
+		bool noncoherent_dma; /* the input: KVM sees non-coherent DMA */
+		const char *dma_source; /* how that was found */
 	} memtype;
-	/* KVM debugfs totals sampled while the VM ran (-1: unavailable). */
+	/* KVM's in-kernel counts (-1: unavailable): the vCPU's binary
+	 * statistics, else debugfs's machine-wide totals sampled while the VM
+	 * existed; kvm_stats_source says which. */
 	long long kvm_exits, kvm_io_exits, kvm_mmio_exits, kvm_halt_exits, kvm_irq_injections;
+	const char *kvm_stats_source;
 	unsigned n_dev;
 	struct hqio_vmm_dev_stats dev[HQIO_VMM_MAX_ASSIGN];
 };

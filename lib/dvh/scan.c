@@ -402,32 +402,6 @@ static bool is_mention(const struct scan *S, size_t i)
 	return false;
 }
 
-static bool is_write(const struct scan *S, size_t i)
-{
-	if (tok_contains(S, i, "write", true))
-		return true;
-	const char *s = S->buf + S->t[i].off;
-	size_t l = S->t[i].len, a = 0;
-	while (a < l) {
-		size_t b = a;
-		while (b < l && s[b] != '_')
-			b++;
-		for (int k = 0; write_parts[k]; k++) {
-			size_t pl = strlen(write_parts[k]);
-			if (pl == b - a) {
-				size_t m = 0;
-				while (m < pl &&
-				       tolower((unsigned char)s[a + m]) == write_parts[k][m])
-					m++;
-				if (m == pl)
-					return true;
-			}
-		}
-		a = b + 1;
-	}
-	return false;
-}
-
 static bool same_nocase(const char *s, const char *lower, size_t l)
 {
 	for (size_t k = 0; k < l; k++)
@@ -436,16 +410,10 @@ static bool same_nocase(const char *s, const char *lower, size_t l)
 	return true;
 }
 
-/* Register reads: "read" in the name or a read-ish component. */
-static bool is_read(const struct scan *S, size_t i)
+/* One of the '_'-separated components of token i's name is, ignoring case,
+ * one of parts (lower case, NULL-terminated). */
+static bool has_part(const struct scan *S, size_t i, const char *const *parts)
 {
-	static const char *const parts[] = { "rd",	"rd8",	    "rd16",	"rd32", "rd64",
-					     "rreg",	"rreg8",    "rreg32",	"er32", "er16",
-					     "tr32",	"tr16",	    "r8",	"r16",	"r32",
-					     "ioread8", "ioread16", "ioread32", "inb",	"inw",
-					     "inl",	NULL };
-	if (tok_contains(S, i, "read", true))
-		return true;
 	const char *s = S->buf + S->t[i].off;
 	size_t l = S->t[i].len, a = 0;
 	while (a < l) {
@@ -458,6 +426,22 @@ static bool is_read(const struct scan *S, size_t i)
 		a = b + 1;
 	}
 	return false;
+}
+
+static bool is_write(const struct scan *S, size_t i)
+{
+	return tok_contains(S, i, "write", true) || has_part(S, i, write_parts);
+}
+
+/* Register reads: "read" in the name or a read-ish component. */
+static bool is_read(const struct scan *S, size_t i)
+{
+	static const char *const parts[] = { "rd",	"rd8",	    "rd16",	"rd32", "rd64",
+					     "rreg",	"rreg8",    "rreg32",	"er32", "er16",
+					     "tr32",	"tr16",	    "r8",	"r16",	"r32",
+					     "ioread8", "ioread16", "ioread32", "inb",	"inw",
+					     "inl",	NULL };
+	return tok_contains(S, i, "read", true) || has_part(S, i, parts);
 }
 
 /* Upper-case callees are macros that compute (register offsets, bit
@@ -1237,22 +1221,28 @@ static void expr_stmt(struct scan *S, size_t a, size_t b)
 	one_expr(S, a, b);
 }
 
+/* The first caching-choice name (memtype_ids) in [a,b), if any, reported
+ * as a memtype finding explained by why. */
+static void report_memtype(struct scan *S, size_t a, size_t b, const char *why)
+{
+	for (size_t q = a; q < b; q++)
+		if (tok_ident(S, q) && in_list(S, q, memtype_ids)) {
+			char org[ORIGIN_MAX];
+			text_of(S, q, q + 1, org, sizeof(org));
+			report(S, HQIO_DVH_MEMTYPE, q, org, why);
+			return;
+		}
+}
+
 /* One comma-free expression or declarator [a,b). */
 static void value_checks(struct scan *S, size_t eq, size_t b, const char *l2)
 {
 	/* A caching choice for shared RAM assigned (not the I/O-memory caching
 	 * of a BAR: TTM's bus.caching). */
 	if (strcmp(l2, "bus.caching"))
-		for (size_t q = eq + 1; q < b; q++)
-			if (tok_ident(S, q) && in_list(S, q, memtype_ids)) {
-				char org[ORIGIN_MAX];
-				text_of(S, q, q + 1, org, sizeof(org));
-				report(S, HQIO_DVH_MEMTYPE, q, org,
-				       "write-combined/uncached caching chosen for RAM shared with "
-				       "the "
-				       "device: the guest's type must reach the host page tables");
-				break;
-			}
+		report_memtype(S, eq + 1, b,
+			       "write-combined/uncached caching chosen for RAM shared with the "
+			       "device: the guest's type must reach the host page tables");
 	/* snoop control bits assigned into a value (written later). */
 	for (size_t q = eq + 1; q < b; q++)
 		if ((S->tclass[q] & TC_SNOOP) && /* "snoop"/"cohbit" in the name */
@@ -1414,16 +1404,9 @@ static void statement(struct scan *S, size_t a, size_t b)
 		}
 		if (tok_is(S, a, "return")) {
 			struct taint t = { 0 };
-			for (size_t q = a + 1; q < b; q++)
-				if (tok_ident(S, q) && in_list(S, q, memtype_ids)) {
-					char org[ORIGIN_MAX];
-					text_of(S, q, q + 1, org, sizeof(org));
-					report(S, HQIO_DVH_MEMTYPE, q, org,
-					       "write-combined/uncached caching chosen for RAM "
-					       "shared "
-					       "with the device");
-					break;
-				}
+			report_memtype(S, a + 1, b,
+				       "write-combined/uncached caching chosen for RAM shared with "
+				       "the device");
 			eval(S, a + 1, b, &t, true);
 			use_taint(S, &t, USE_RETURN, a);
 			return;

@@ -49,3 +49,15 @@ tb_jget() {
 	sed -n -e "s/^ *\"$2\": \"\(.*\)\",\{0,1\}$/\1/p" \
 		-e "s/^ *\"$2\": \([^\",]*\),\{0,1\}$/\1/p" "$1" | sed -n "${3:-1}p"
 }
+# tb_guest_results GROUP NAME RC   after `hqio run --json >NAME.json
+# 2>NAME.log` exited RC: the guest's RESULT lines as GROUP/NAME-<check>
+# lines, then GROUP/NAME-guest-exit (exit value 0x10 and RC 0)
+tb_guest_results() {
+	sed -n "s|^GUEST RESULT \([^ ]*\) PASS \(.*\)|HQIO-TB PASS $1/$2-\1: \2|p;
+		s|^GUEST RESULT \([^ ]*\) FAIL \(.*\)|HQIO-TB FAIL $1/$2-\1: \2|p" "$2.log"
+	if [ "$(tb_jget "$2.json" exit_value)" = 16 ] && [ "$3" -eq 0 ]; then
+		tb_pass "$1/$2-guest-exit" "guest exit 0x10, $(tb_jget "$2.json" results_pass) checks passed"
+	else
+		tb_fail "$1/$2-guest-exit" "hqio run exited $3, guest exit $(tb_jget "$2.json" exit_value), timed out $(tb_jget "$2.json" timed_out): $(grep -v '^GUEST' "$2.log" | tail -n 1)"
+	fi
+}

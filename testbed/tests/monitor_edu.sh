@@ -30,14 +30,7 @@ run() {
 	# shellcheck disable=SC2086 # EXTRA is a word list
 	hqio run --assign "$B" --guest builtin --irq "$_irq" --cmdline "$*" --timeout 150 \
 		--json $EXTRA >"$_n.json" 2>"$_n.log"
-	_rc=$?
-	sed -n "s|^GUEST RESULT \([^ ]*\) PASS \(.*\)|HQIO-TB PASS $G/$_n-\1: \2|p;
-		s|^GUEST RESULT \([^ ]*\) FAIL \(.*\)|HQIO-TB FAIL $G/$_n-\1: \2|p" "$_n.log"
-	if [ "$(jget "$_n.json" exit_value)" = 16 ] && [ $_rc -eq 0 ]; then
-		tb_pass $G/$_n-guest-exit "guest exit 0x10, $(jget "$_n.json" results_pass) checks passed"
-	else
-		tb_fail $G/$_n-guest-exit "hqio run exited $_rc, guest exit $(jget "$_n.json" exit_value), timed out $(jget "$_n.json" timed_out): $(grep -v '^GUEST' "$_n.log" | tail -n 1)"
-	fi
+	tb_guest_results $G "$_n" $?
 }
 
 # counters NAME: the monitor's side of the acceptance for one run.
