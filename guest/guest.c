@@ -25,6 +25,9 @@
  *   irq=msi|intx   edu interrupt mode (default msi)
  *   msix=0      do not drive the e1000e
  *   iobar=0     drive the e1000e without its I/O BAR (no io-bar check)
+ *   mirror=OFF  the first edu's BAR0 + OFF is expected to mirror its
+ *               configuration space (hqio run --dvh-mirror 0:OFF:LEN closes
+ *               such a back door; edu itself has none): check `mirror`
  *   ioport=PORT where to put the e1000e's I/O BAR (default 0xC000;
  *               bar=keep keeps firmware's)
  *   n=N         interrupts per interrupt check (default 100)
@@ -218,6 +221,7 @@ static struct {
 	uint32_t timeout_ms;
 	bool no_eoi, no_ack, msix_no_mask, no_share_poll, io_no_decode;
 	bool trace;
+	uint32_t mirror; /* 0: no mirror check */
 } opt = {
 	.bar = 0xE0000000, /* inside q35's 32-bit PCI hole (0xC0000000-0xFEBFFFFF) */
 	.irq = IRQ_MSI,
@@ -296,6 +300,8 @@ static void parse_cmdline(const char *c)
 			opt.msix = n != 0;
 		else if (word_is(k, eq, "iobar") && num)
 			opt.iobar = n != 0;
+		else if (word_is(k, eq, "mirror") && num && n >= 0x100 && n < 0x100000)
+			opt.mirror = n; /* outside edu's registers (0x00-0xff), inside BAR0 */
 		else if (word_is(k, eq, "ioport") && num && n && n <= 0xffff)
 			opt.ioport = n;
 		else if (word_is(k, eq, "n") && num)
@@ -922,6 +928,34 @@ static void check_ident(const struct edu *d)
 	}
 	result_at(bad == 0, "liveness", d->tag);
 	say("%u of 16 patterns read back inverted\n", 16 - bad);
+}
+
+/* A configuration-space mirror in BAR0 at opt.mirror (what a monitor's
+ * back-door redirect presents): the first 64 bytes read through it equal
+ * what CF8/CFC reads, and a write of the Interrupt Line through it is seen
+ * through CF8/CFC (then put back). */
+static void check_mirror(const struct edu *d)
+{
+	uint32_t differ = 0, first_bad = 0, via_mirror = 0, via_cf8 = 0;
+	for (uint32_t off = 0; off < 64; off += 4) {
+		uint32_t m = mmio_rd32(d->bar0 + opt.mirror + off);
+		uint32_t c = cfg_rd32(d->bdf, off);
+		if (m != c && differ++ == 0) {
+			first_bad = off;
+			via_mirror = m;
+			via_cf8 = c;
+		}
+	}
+	uint32_t line = cfg_rd32(d->bdf, 0x3c) & 0xff; /* Interrupt Line (PCI LB 3.0 6.2.4) */
+	uint8_t probe = (uint8_t)(line ^ 0x5a);
+	*(volatile uint8_t *)(uintptr_t)(d->bar0 + opt.mirror + 0x3c) = probe;
+	uint32_t seen = cfg_rd32(d->bdf, 0x3c) & 0xff;
+	*(volatile uint8_t *)(uintptr_t)(d->bar0 + opt.mirror + 0x3c) = (uint8_t)line;
+	uint32_t back = cfg_rd32(d->bdf, 0x3c) & 0xff;
+	result_at(differ == 0 && seen == probe && back == line, "mirror", d->tag);
+	say("bar0+%x: 64 bytes, %u dwords differ from CF8/CFC (first at %x: %x vs %x); "
+	    "Interrupt Line written through it: %x seen %x, restored %x\n",
+	    opt.mirror, differ, first_bad, via_mirror, via_cf8, probe, seen, back);
 }
 
 static void irq_setup_cpu(void)
@@ -1564,6 +1598,8 @@ void guest_main(uint32_t magic, const uint32_t *mbi)
 	for (uint32_t k = 0; k < n_edu; k++)
 		if (edus[k].ok)
 			check_ident(&edus[k]);
+	if (n_edu && edus[0].ok && opt.mirror)
+		check_mirror(&edus[0]);
 	irq_setup_cpu();
 	for (uint32_t k = 0; k < n_edu; k++)
 		if (edus[k].ok)

@@ -157,6 +157,12 @@ def main():
     rc, out, res = run(guest, "n=5", [])
     expect(rc == EXIT_FAIL and res.get("scan-cf8", ("",))[0] == "FAIL",
            "negative control, no edu: scan-cf8 FAIL, exit 35", out)
+    # edu has no configuration mirror of its own: the `mirror` check (which
+    # passes under hqio run --dvh-mirror, test bed monitor_devs) must fail.
+    rc, out, res = run(guest, "n=3 mirror=0x800", edu)
+    expect(rc == EXIT_FAIL and res.get("mirror", ("",))[0] == "FAIL"
+           and "16 dwords differ" in res["mirror"][1],
+           "negative control, no back-door redirect: mirror FAIL (edu answers 0x800 itself)", out)
     # Two independent faults in one boot (each check touches only its own
     # registers; the positive run above is the same set-up without them).
     rc, out, res = run(guest, "n=3 bar=keep fault=msix-no-mask fault=io-no-decode", NIC_RP2)

@@ -519,6 +519,12 @@ static void test_cli_usage_errors(void **state)
 	assert_int_equal(run_cli("--guest", "builtin", "--host-intx", NULL), HQIO_EXIT_FAIL);
 	assert_int_equal(run_cli("--guest", "x", "--storm-max", "0"), HQIO_EXIT_USAGE);
 	assert_int_equal(run_cli("--guest", "x", "--storm-max", "-5"), HQIO_EXIT_USAGE);
+	assert_int_equal(run_cli("--guest", "x", "--dvh-mirror", "6:0:16"), HQIO_EXIT_USAGE);
+	assert_int_equal(run_cli("--guest", "x", "--dvh-mirror", "0:0x800"), HQIO_EXIT_USAGE);
+	assert_int_equal(run_cli("--guest", "x", "--dvh-mirror", "0:0x800:0"), HQIO_EXIT_USAGE);
+	assert_int_equal(run_cli("--guest", "x", "--dvh-mirror", "0:0x800:5000"), HQIO_EXIT_USAGE);
+	assert_int_equal(run_cli("--guest", "x", "--dvh-mirror", "0:-1:16"), HQIO_EXIT_USAGE);
+	assert_int_equal(run_cli("--guest", "x", "--dvh-mirror", "0:0x800:16x"), HQIO_EXIT_USAGE);
 }
 
 /* The VFIO accessors the monitor uses refuse what they do not hold. */

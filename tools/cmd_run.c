@@ -48,6 +48,11 @@ static const char usage_text[] =
 	"                     eventfd -> KVM irqfd (MSI, MSI-X, host INTx)\n"
 	"  --host-intx        the host uses the functions' INTx pins although they\n"
 	"                     have MSI (the INTx-only path; needs --irq intx)\n"
+	"  --dvh-mirror BAR:OFF:LEN  close a back door: BAR bytes [OFF, OFF+LEN)\n"
+	"                     mirror the configuration space (e.g. found by hqio\n"
+	"                     dvh-scan); its pages are trapped and redirected to\n"
+	"                     the virtual configuration space (repeat: up to 4;\n"
+	"                     replaces the built-in quirk of every assigned function)\n"
 	"  --storm-max N      lib/irq storm guard: at most N host interrupts per\n"
 	"                     10 ms per function (default 1000; a test knob)\n"
 	"  --pin              vCPU thread on CPU 0, the monitor's helper threads on\n"
@@ -104,6 +109,32 @@ static bool parse_size(const char *s, uint64_t *out)
 	if (*end || v > UINT64_MAX / mul)
 		return false;
 	*out = v * mul;
+	return true;
+}
+
+/* "BAR:OFF:LEN" (numbers in C syntax) -> a configuration-space mirror. */
+static bool parse_mirror(const char *s, struct hqio_dvh_backdoor *bd)
+{
+	unsigned long long v[3];
+	const char *p = s;
+	for (int i = 0; i < 3; i++) {
+		char *end;
+		if (*p == '-' || *p == '\0')
+			return false;
+		errno = 0;
+		v[i] = strtoull(p, &end, 0);
+		if (errno || end == p || (i < 2 && *end != ':') || (i == 2 && *end))
+			return false;
+		p = end + 1;
+	}
+	/* The configuration space is 4096 bytes (PCIe r5.0 7.2.2). */
+	if (v[0] > 5 || v[1] > UINT32_MAX || v[2] == 0 || v[2] > 4096)
+		return false;
+	*bd = (struct hqio_dvh_backdoor){ .kind = HQIO_DVH_BD_MIRROR,
+					  .space = HQIO_DVH_SPACE_CONFIG,
+					  .bar = (uint8_t)v[0],
+					  .off = (uint32_t)v[1],
+					  .len = (uint32_t)v[2] };
 	return true;
 }
 
@@ -166,6 +197,8 @@ static void json_dev(struct json *j, const struct hqio_vmm_dev_stats *d)
 	json_u64(j, "mmio_bar_trapped", d->mmio_trapped);
 	json_u64(j, "msix_table_pba_trapped", d->msix_trapped);
 	json_u64(j, "io_bar_accesses", d->io_trapped);
+	json_str(j, "dvh_quirk", d->quirk);
+	json_u64(j, "backdoor_redirected", d->backdoor_redirected);
 	json_obj(j, "interrupts");
 	json_u64(j, "host", d->host_irqs);
 	json_u64(j, "delivered", d->delivered);
@@ -454,7 +487,8 @@ int cmd_run(int argc, char **argv)
 		O_EOIFIRST,
 		O_HOSTINTX,
 		O_STATEDIR,
-		O_STORM
+		O_STORM,
+		O_MIRROR
 	};
 	static const struct option lo[] = {
 		{ "assign", required_argument, NULL, O_ASSIGN },
@@ -470,6 +504,7 @@ int cmd_run(int argc, char **argv)
 		{ "host-intx", no_argument, NULL, O_HOSTINTX },
 		{ "state-dir", required_argument, NULL, O_STATEDIR },
 		{ "storm-max", required_argument, NULL, O_STORM },
+		{ "dvh-mirror", required_argument, NULL, O_MIRROR },
 		{ "pin", no_argument, NULL, O_PIN },
 		{ "reset-method", required_argument, NULL, O_RMETHOD },
 		{ "fault-inject", required_argument, NULL, O_FAULT },
@@ -540,6 +575,16 @@ int cmd_run(int argc, char **argv)
 			c.storm_max = (unsigned)v;
 			break;
 		}
+		case O_MIRROR:
+			if (c.n_mirror >= HQIO_DVH_MAX_BD)
+				return usage_err("--dvh-mirror %s: at most 4", optarg);
+			if (!parse_mirror(optarg, &c.mirror[c.n_mirror]))
+				return usage_err(
+					"--dvh-mirror %s: BAR:OFF:LEN with BAR 0..5, LEN 1.."
+					"4096 (the configuration space), e.g. 0:0x800:0x100",
+					optarg);
+			c.n_mirror++;
+			break;
 		case O_STATEDIR:
 			c.state_dir = optarg;
 			break;

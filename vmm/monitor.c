@@ -101,6 +101,9 @@ struct vdev {
 	struct hqio_irq *irq;
 	struct hqio_vpci *vpci;
 	bool irq_up, vpci_up;
+	/* --dvh-mirror: the function's own quirk (replaces the built-in). */
+	struct hqio_dvh_quirk own_quirk;
+	struct hqio_dvh_table own_table;
 	/* lib/reset: the plan made at assignment, used again at reclaim. */
 	struct hqio_system sys;
 	struct hqio_reset_plan *plan;
@@ -1564,9 +1567,22 @@ static int setup_device(struct vdev *d, struct hqio_error *err)
 	d->ds->intx_gsi = d->gsi;
 	d->gbdf = (uint16_t)((1 + d->idx) << 3); /* 00:01.0, 00:02.0, ... */
 	d->ds->guest_bdf = d->gbdf;
+	if (c->n_mirror) {
+		d->own_quirk = (struct hqio_dvh_quirk){
+			.name = "hqio run --dvh-mirror",
+			.vendor = d->info->vendor_id,
+			.device = d->info->device_id,
+			.device_mask = 0xffff,
+			.n_bd = c->n_mirror,
+			.source = "the command line",
+		};
+		memcpy(d->own_quirk.bd, c->mirror, c->n_mirror * sizeof(c->mirror[0]));
+		d->own_table = (struct hqio_dvh_table){ &d->own_quirk, 1 };
+	}
 	struct hqio_vpci_config vc = {
 		.ops = &d->ops,
 		.host_bdf = d->hbdf,
+		.dvh_table = c->n_mirror ? &d->own_table : NULL,
 		.guest_bdf = { .bus = 0, .dev = (uint8_t)(1 + d->idx), .fn = 0 },
 		.irq = d->irq,
 		.allow_bus_master = true,
@@ -1577,6 +1593,7 @@ static int setup_device(struct vdev *d, struct hqio_error *err)
 	if (rc)
 		return rc;
 	d->vpci_up = true;
+	d->ds->quirk = d->vpci->quirk ? d->vpci->quirk->name : NULL;
 	/* The guest's INTx line: what firmware would have written. */
 	d->vpci->vcfg[HQIO_PCI_INTERRUPT_LINE] = (uint8_t)d->gsi;
 
@@ -1874,6 +1891,8 @@ static int run_loop(struct vmm *m, struct hqio_error *err)
 static void dev_counters(struct vdev *d)
 {
 	struct hqio_vmm_dev_stats *ds = d->ds;
+	if (d->vpci_up)
+		ds->backdoor_redirected = d->vpci->stats.dvh_redirected;
 	if (d->vfio_irqs_before >= 0) {
 		long long now = vfio_irq_count(d->hbdf);
 		ds->host_vfio_irqs = now >= 0 ? now - d->vfio_irqs_before : -1;

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "hqio/dvh.h"
 #include "hqio/error.h"
 #include "hqio/pci.h"
 
@@ -67,6 +68,12 @@ struct hqio_vmm_config {
 	bool pin;		  /* vCPU thread on CPU 0, helper threads on CPU 1 */
 	bool eoi_first;		  /* INTx: take an EOI KVM already signaled before a new host MSI */
 	unsigned storm_max;	  /* lib/irq storm guard: host interrupts per 10 ms (0: default) */
+	/* Configuration-space mirrors to close on every assigned function
+	 * (a back door found e.g. by `hqio dvh-scan`): each becomes a lib/dvh
+	 * MIRROR entry of the function's own quirk, which then replaces the
+	 * built-in table's for it; its pages are trapped and redirected. */
+	struct hqio_dvh_backdoor mirror[HQIO_DVH_MAX_BD];
+	unsigned n_mirror;
 };
 
 /* Exit reasons the monitor sees (in-kernel exits are in KVM's debugfs). */
@@ -86,6 +93,8 @@ struct hqio_vmm_dev_stats {
 	uint64_t mmio_trapped;
 	uint64_t msix_trapped; /* of those, in the MSI-X table/PBA pages (lib/irq) */
 	uint64_t io_trapped;   /* port accesses to its I/O BARs (forwarded) */
+	const char *quirk;     /* the lib/dvh quirk matched (NULL: none) */
+	uint64_t backdoor_redirected; /* back-door accesses emulated (lib/vpci) */
 	uint64_t host_irqs, delivered, latched, reasserted, eois, coalesced, spurious;
 	uint64_t msi_signaled; /* KVM_SIGNAL_MSI calls (the user-space hop) */
 	/* Interrupts from VFIO straight into KVM (irqfd, no user-space hop):

@@ -90,6 +90,25 @@ else
 	tb_fail $G/storm-eventfds-kept "held $held, re-swaps $sw, lib/irq $lib, via our eventfds $fb: $(grep 'factorial-irq' storm.log)"
 fi
 
+# 2c. A back door closed at run time: edu has none of its own, so one is
+# declared (--dvh-mirror: BAR0 + 0x800, 256 bytes, a configuration-space
+# mirror as lib/dvh's quirk table describes NVIDIA's). Its page is trapped
+# and redirected to the virtual configuration space (the guest's `mirror`
+# check reads CF8/CFC's values through it and writes the Interrupt Line
+# through it); the rest of BAR0 stays in memslots. Without the redirect
+# the same check fails (tests/check_guest_qemu.py, plain QEMU).
+run mirror msi "n=5 mirror=0x800" -- --assign "$B" --dvh-mirror 0:0x800:0x100
+r=$(jget mirror.json backdoor_redirected)
+t=$(jget mirror.json mmio_bar_trapped)
+if [ "$(jget mirror.json dvh_quirk)" = "hqio run --dvh-mirror" ] && [ -n "$r" ] && [ "$r" -gt 0 ] &&
+	[ -n "$t" ] && [ "$t" -ge "$r" ] && [ "$(jget mirror.json memslots 2)" -ge 1 ] &&
+	[ "$(jget mirror.json trapped_bytes 2)" = 4096 ]; then
+	tb_pass $G/mirror-backdoor-trapped "the declared mirror's page (4096 bytes) trapped: $t BAR exits, $r redirected to the virtual configuration space, the rest of BAR0 in $(jget mirror.json memslots 2) memslot(s)"
+else
+	tb_fail $G/mirror-backdoor-trapped "quirk '$(jget mirror.json dvh_quirk)', redirected $r, trapped exits $t, memslots $(jget mirror.json memslots 2), trapped bytes $(jget mirror.json trapped_bytes 2)"
+fi
+reclaimed mirror
+
 # 3. Two functions: edu (MSI) at 00:01.0, e1000e (MSI-X) at 00:02.0.
 two() {
 	_n=$1
@@ -148,5 +167,5 @@ else
 fi
 two two-hop --hop
 tb_check $G/release "$B and $E released" -- sh -c "hqio vfio release $B && hqio vfio release $E"
-for f in hostintx hostintx-hop storm two two-hop; do cp "$f.log" "/tmp/$G-$f.log" 2>/dev/null; done
+for f in hostintx hostintx-hop storm mirror two two-hop; do cp "$f.log" "/tmp/$G-$f.log" 2>/dev/null; done
 tb_end $G
