@@ -18,17 +18,7 @@
 #include "hqio/cfgbuild.h"
 #include "sysfs.h"
 
-static char root[256];
-
-static void sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	assert_int_equal(system(cmd), 0);
-}
+#include "shell_fixture.h"
 
 static void write_file(const char *path, const void *data, size_t len)
 {

@@ -24,17 +24,7 @@
 #include "sysfs.h"
 #include "vfio.h"
 
-static char root[256];
-
-static void sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	assert_int_equal(system(cmd), 0);
-}
+#include "shell_fixture.h"
 
 static struct hqio_bdf bdf(const char *s)
 {

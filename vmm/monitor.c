@@ -1781,7 +1781,7 @@ static void aggregate(struct hqio_vmm_stats *st)
 {
 	if (!st->n_dev)
 		return;
-	const struct hqio_vmm_dev_stats *shown = &st->dev[0];
+	const struct hqio_vmm_dev_stats *shown = NULL; /* the first that failed */
 	st->fast_path = st->kvm_vfio_group = st->assign_verified = st->reset_done =
 		st->host_bars_unchanged = true;
 	st->host_vfio_irqs = 0;
@@ -1812,11 +1812,10 @@ static void aggregate(struct hqio_vmm_stats *st)
 		st->reset_done &= ds->reset_done;
 		st->host_bars_unchanged &= ds->host_bars_unchanged;
 		st->quarantined |= ds->quarantined;
-		if (shown == &st->dev[0] && i > 0 &&
-		    (ds->quarantined || !ds->reset_done || !ds->assign_verified))
+		if (!shown && (ds->quarantined || !ds->reset_done || !ds->assign_verified))
 			shown = ds;
 	}
-	if (shown != &st->dev[0] && st->dev[0].quarantined)
+	if (!shown)
 		shown = &st->dev[0];
 	char b[HQIO_BDF_STR_MAX];
 	const char *pre = st->n_dev > 1 ? hqio_bdf_format(shown->host_bdf, b, sizeof(b)) : "";

@@ -35,7 +35,6 @@
  * ICH PIRQ routing, QEMU's q35/piix use 5, 9, 10, 11); the monitor emulates
  * no ISA device that would own them. */
 #define HQIO_VMM_INTX_GSIS    { 10, 11, 5, 9 }
-#define HQIO_VMM_INTX_GSI     10 /* the first function's */
 #define HQIO_VMM_MSI_GSI_BASE 24 /* MSI routes above the IOAPIC's 24 pins (testbed.md) */
 #define HQIO_VMM_MSI_GSI_STEP 32 /* function i's routes at BASE + i * STEP */
 
